@@ -1,0 +1,85 @@
+"""Assembling Accueil from its settings: the pieces every command shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.conversation import ConversationService, utcnow
+from bot.engine import Dialog, DialogCheck, load_dialogs
+from bot.engine.runtime import ENGINE_KEYS
+from bot.errors import ConfigError, DialogError
+from bot.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
+from bot.settings import Settings
+from storage import db
+from storage.crypto import ServerKey, load_server_key
+
+INTAKE = "intake"
+
+
+@dataclass(frozen=True)
+class Content:
+    dialogs: dict[str, Dialog]
+    catalogs: Catalogs
+
+    @property
+    def intake(self) -> Dialog:
+        return self.dialogs[INTAKE]
+
+
+def load_content(settings: Settings) -> Content:
+    """Load and check every dialog against every catalog; raise `DialogCheck` listing all problems."""
+    paths = sorted(settings.dialogs_dir.glob("*.yaml"))
+    if not paths:
+        raise ConfigError(f"no dialog found in {settings.dialogs_dir} (ACCUEIL_DIALOGS_DIR)")
+    dialogs = load_dialogs(paths)
+    try:
+        catalogs = load_catalogs(settings.locales_dir, settings.default_language)
+    except DialogError as exc:
+        raise DialogCheck([exc]) from exc
+    if settings.default_language not in catalogs:
+        raise ConfigError(
+            f"ACCUEIL_DEFAULT_LANGUAGE is {settings.default_language!r} but there is no catalog for it in "
+            f"{settings.locales_dir}"
+        )
+    problems = check_catalogs(dialogs.values(), catalogs, ENGINE_KEYS | BOT_KEYS)
+    if problems:
+        raise DialogCheck(problems)
+    if INTAKE not in dialogs:
+        raise ConfigError(f"no dialog defines `flow: {INTAKE}` in {settings.dialogs_dir}")
+    return Content(dialogs, catalogs)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    content: Content
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keys: ServerKey
+    service: ConversationService
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcnow, migrate: bool = True) -> Core:
+    """Content checked, database migrated, server key loaded: ready for a channel."""
+    content = load_content(settings)
+    keys = load_server_key(
+        settings.data_dir, settings.server_key.reveal() if settings.server_key else None, create=True
+    )
+    engine = db.make_engine(settings.database_url)
+    try:
+        if migrate:
+            await db.upgrade(engine)
+        else:
+            await db.check_current(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    service = ConversationService(content.intake, content.catalogs, keys, clock=clock)
+    return Core(settings, content, engine, db.session_factory(engine), keys, service)

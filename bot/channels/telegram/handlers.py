@@ -1,0 +1,83 @@
+"""aiogram handlers: parse the update, call the receiver, answer. Nothing else.
+
+The `Receiver` arrives through the dispatcher's workflow data (``receiver=``),
+never through a global.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, Update
+
+from bot import engine
+from bot.channels.base import Receiver
+from bot.conversation import Inbound, parse_button, parse_command
+
+CHANNEL = "telegram"
+log = logging.getLogger("accueil.telegram")
+
+router = Router(name="victims")
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+
+
+def _language(code: str | None) -> str | None:
+    return code.split("-", 1)[0].lower() if code else None
+
+
+def _event(message: Message) -> engine.Inbound:
+    if message.text is not None:
+        return parse_command(message.text) or engine.TextIn(message.text)
+    return engine.Media(str(message.content_type))
+
+
+@router.message()
+async def on_message(message: Message, event_update: Update, receiver: Receiver) -> None:
+    if message.from_user is None or message.from_user.is_bot:
+        return
+    await receiver.receive(
+        Inbound(
+            channel=CHANNEL,
+            user=str(message.from_user.id),
+            chat=str(message.chat.id),
+            event=_event(message),
+            update_key=str(event_update.update_id),
+            language_hint=_language(message.from_user.language_code),
+        )
+    )
+
+
+@router.callback_query()
+async def on_press(query: CallbackQuery, event_update: Update, receiver: Receiver) -> None:
+    press = parse_button(query.data or "")
+    if press is None or query.message is None:
+        await query.answer()
+        return
+    outcome = await receiver.receive(
+        Inbound(
+            channel=CHANNEL,
+            user=str(query.from_user.id),
+            chat=str(query.message.chat.id),
+            event=press,
+            update_key=str(event_update.update_id),
+            language_hint=_language(query.from_user.language_code),
+        )
+    )
+    await query.answer(text=outcome.toast)
+
+
+ignored = Router(name="ignored")
+
+
+@ignored.message()
+async def on_other_chat(message: Message) -> None:
+    """Groups and channels: the bot does not talk there (the staff group comes later)."""
+    log.info("message outside a private chat ignored", extra={"chat_type": str(message.chat.type)})
+
+
+@ignored.callback_query()
+async def on_other_press(query: CallbackQuery) -> None:
+    await query.answer()

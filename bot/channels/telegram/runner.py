@@ -1,0 +1,162 @@
+"""Running the Telegram bot: build it, poll or serve a webhook, stop cleanly.
+
+Polling acknowledges an update to Telegram (the next `getUpdates` offset) only
+after it has been applied and committed, so an update the process did not
+finish is fetched again after a restart; the processed-update record makes
+the second delivery harmless. Within a batch, each chat's updates are applied
+in order, one at a time, and different chats concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BotCommand, Update
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.channels.base import Receiver
+from bot.channels.telegram.handlers import ignored, router
+from bot.engine import Msg
+from bot.errors import ConfigError, StorageError
+from bot.i18n import COMMANDS, Catalogs
+
+log = logging.getLogger("accueil.telegram")
+
+WEBHOOK_PATH = "/telegram"
+
+
+def make_bot(token: str, api_base: str | None) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
+    return Bot(token=token, session=session)
+
+
+def make_dispatcher(receiver: Receiver) -> Dispatcher:
+    dispatcher = Dispatcher(receiver=receiver)
+    dispatcher.include_routers(router, ignored)
+    return dispatcher
+
+
+async def check_token(bot: Bot) -> str:
+    try:
+        me = await bot.get_me()
+    except TelegramUnauthorizedError as exc:
+        raise ConfigError("ACCUEIL_TELEGRAM_TOKEN was refused by the Bot API; copy it again from @BotFather") from exc
+    except TelegramNetworkError as exc:
+        raise ConfigError(f"cannot reach the Bot API at {bot.session.api.base}: {exc.message}") from exc
+    return me.username or str(me.id)
+
+
+async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
+    """The command menu in every catalog language (the fallback one for the rest)."""
+    for catalog in catalogs:
+        commands = [BotCommand(command=name, description=catalogs.render(catalog.language, Msg(f"commands.{name}")))
+                    for name in COMMANDS]
+        language = None if catalog.language == catalogs.fallback else catalog.language
+        await bot.set_my_commands(commands, language_code=language)
+
+
+def _chat_key(update: Update) -> int:
+    if update.message is not None:
+        return update.message.chat.id
+    if update.callback_query is not None:
+        return update.callback_query.from_user.id
+    if update.edited_message is not None:
+        return update.edited_message.chat.id
+    return 0
+
+
+class Poller:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int = 25) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.timeout = timeout
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        delay = 1.0
+        allowed = self.dispatcher.resolve_used_update_types()
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.bot.get_updates(offset=offset, timeout=self.timeout, allowed_updates=allowed)
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if fetch not in done:
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                log.warning("Bot API unavailable (%s); retrying in %.0f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = 1.0
+            if updates:
+                await self.apply(updates)
+                offset = updates[-1].update_id + 1
+
+    async def apply(self, updates: Sequence[Update]) -> None:
+        by_chat: dict[int, list[Update]] = defaultdict(list)
+        for update in updates:
+            by_chat[_chat_key(update)].append(update)
+        await asyncio.gather(*(self._apply_in_order(batch) for batch in by_chat.values()))
+
+    async def _apply_in_order(self, updates: list[Update]) -> None:
+        for update in updates:
+            await self._apply_one(update)
+
+    async def _apply_one(self, update: Update) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.dispatcher.feed_update(self.bot, update)
+                return
+            except StorageError:
+                log.warning("database unavailable; holding update %d", update.update_id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except Exception:
+                log.exception("update %d could not be handled", update.update_id)
+                return
+
+
+async def serve_webhook(
+    bot: Bot, dispatcher: Dispatcher, *, url: str, secret: str, host: str, port: int, stop: asyncio.Event
+) -> None:
+    """Serve Telegram's webhook; requests without the secret-token header are refused."""
+    app = web.Application()
+    path = urlparse(url).path or WEBHOOK_PATH
+    SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret).register(app, path=path)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
+    log.info("webhook listening on %s:%d%s", host, port, path)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,80 @@
+"""Sends outbox items through the Bot API, mapping aiogram's errors to ours."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.errors import DeliveryError, RecipientGone, RetryLater
+from bot.outbox import OutItem
+
+ECHO = "→ "
+
+
+def keyboard(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+class TelegramSender:
+    """Every message is escaped HTML and sent with `protect_content`."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, chat: str, item: OutItem) -> str | None:
+        try:
+            return await self._deliver(int(chat), item)
+        except TelegramRetryAfter as exc:
+            raise RetryLater("Telegram rate limit", float(exc.retry_after)) from exc
+        except TelegramForbiddenError as exc:
+            raise RecipientGone("the user blocked the bot or left the chat") from exc
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            raise RetryLater(f"Bot API unavailable ({type(exc).__name__})", 2.0) from exc
+        except TelegramBadRequest as exc:
+            if _harmless(exc):
+                return None
+            raise DeliveryError(f"Bot API refused the message: {exc.message}") from exc
+
+    async def _deliver(self, chat: int, item: OutItem) -> str | None:
+        if item.kind == "message":
+            sent = await self.bot.send_message(
+                chat_id=chat,
+                text=html.escape(item.text, quote=False),
+                parse_mode="HTML",
+                reply_markup=keyboard(item.buttons),
+                protect_content=True,
+            )
+            return str(sent.message_id)
+        assert item.target is not None
+        if item.kind == "reselect":
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat, message_id=int(item.target), reply_markup=keyboard(item.buttons)
+            )
+            return None
+        text = item.text if not item.echo else f"{item.text}\n\n{ECHO}{item.echo}"
+        await self.bot.edit_message_text(
+            chat_id=chat, message_id=int(item.target), text=html.escape(text, quote=False), parse_mode="HTML"
+        )
+        return None
+
+
+def _harmless(exc: TelegramBadRequest) -> bool:
+    """Edits of a message that is gone or already as wanted need no retry."""
+    text = exc.message.lower()
+    return any(
+        phrase in text
+        for phrase in ("message is not modified", "message to edit not found", "message can't be edited")
+    )

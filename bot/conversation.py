@@ -1,0 +1,208 @@
+"""The conversation service: the one entry every channel calls.
+
+`ConversationService.handle` works inside the database session it is given and
+never opens or commits one: the channel owns the transaction, so the new state,
+the record that the update was applied and the messages to send are committed
+together or not at all. Messages to send go to the outbox (`bot.outbox`),
+which the channel then delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import engine
+from bot.engine import Dialog, Effect, Msg, State, Verbatim
+from bot.engine.runtime import Button
+from bot.i18n import Catalogs
+from storage import repo
+from storage.crypto import ServerKey
+from storage.models import Conversation
+
+log = logging.getLogger("accueil.conversation")
+
+SELECTED = "✓ "
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One event from a channel, in neutral terms."""
+
+    channel: str
+    user: str  # the channel's user id; only its keyed pseudonym is stored
+    chat: str  # where replies go; stored sealed
+    event: engine.Inbound
+    update_key: str | None = None  # the channel's id for this event, for de-duplication
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation_id: int | None
+    toast: str | None = None
+    duplicate: bool = False
+    effects: Sequence[Effect] = field(default_factory=tuple)
+
+
+def button_data(turn: int, value: str) -> str:
+    return f"{turn}:{value}"
+
+
+def parse_button(data: str) -> engine.Press | None:
+    turn, sep, value = data.partition(":")
+    if not sep or not turn.isdigit() or not value or len(data) > 64:
+        return None
+    return engine.Press(int(turn), value)
+
+
+def parse_command(text: str) -> engine.Command | None:
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
+        return None
+    return engine.Command(name, args.strip())
+
+
+class ConversationService:
+    def __init__(
+        self,
+        dialog: Dialog,
+        catalogs: Catalogs,
+        keys: ServerKey,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.dialog = dialog
+        self.catalogs = catalogs
+        self.keys = keys
+        self.clock = clock
+        self.languages = catalogs.languages()
+
+    async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
+        now = self.clock()
+        if inbound.update_key is not None and not await repo.claim_update(
+            session, inbound.channel, inbound.update_key, now
+        ):
+            log.info("duplicate update ignored", extra={"channel": inbound.channel})
+            return Outcome(None, duplicate=True)
+        user_ref = self.keys.pseudonym(inbound.channel, inbound.user)
+        conversation = await repo.open_conversation(session, inbound.channel, user_ref)
+        if conversation is None:
+            conversation, state, effects = await self._open(session, inbound, user_ref, now)
+        else:
+            state = self._state(conversation)
+            state, effects = engine.advance(self.dialog, state, inbound.event, now, self.languages)
+        toast = await self._apply(session, conversation, state, effects, now)
+        return Outcome(conversation.id, toast=toast, effects=tuple(effects))
+
+    async def _open(
+        self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime
+    ) -> tuple[Conversation, State, list[Effect]]:
+        hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
+        state, effects = engine.begin(self.dialog, now, self.languages, hint)
+        if isinstance(inbound.event, engine.Press):
+            effects = [engine.Toast(Msg("common.stale_button")), *effects]
+        public_id = repo.new_public_id()
+        conversation = Conversation(
+            public_id=public_id,
+            channel=inbound.channel,
+            user_ref=user_ref,
+            chat_sealed=self.keys.seal(inbound.chat.encode(), f"chat:{public_id}"),
+            language=state.language,
+            status="intake",
+            urgent=False,
+            created_at=now,
+            updated_at=now,
+        )
+        await repo.add_conversation(session, conversation)
+        log.info("conversation opened", extra={"case": public_id, "channel": inbound.channel})
+        return conversation, state, effects
+
+    def _state(self, conversation: Conversation) -> State:
+        assert conversation.state_sealed is not None
+        raw = self.keys.open(conversation.state_sealed, f"state:{conversation.public_id}")
+        return State.from_dict(json.loads(raw))
+
+    def chat_of(self, conversation: Conversation) -> str:
+        return self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        state: State,
+        effects: Sequence[Effect],
+        now: datetime,
+    ) -> str | None:
+        toast: str | None = None
+        language = conversation.language
+        for effect in effects:
+            if isinstance(effect, engine.LanguageChanged):
+                language = effect.language
+            elif isinstance(effect, engine.Marked):
+                if effect.mark == "urgent":
+                    conversation.urgent = True
+                log.info("case marked", extra={"case": conversation.public_id, "mark": effect.mark})
+            elif isinstance(effect, engine.HandedOff):
+                log.info("handed off", extra={"case": conversation.public_id, "reason": effect.reason})
+            elif isinstance(effect, engine.Toast):
+                toast = self.catalogs.render(language, effect.text)
+            else:
+                item = self._render(effect, language)
+                if item is not None:
+                    kind, turn, payload = item
+                    sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
+                    await repo.enqueue(session, conversation.id, kind, sealed, turn, now)
+        conversation.language = language
+        conversation.status = state.status
+        conversation.updated_at = now
+        conversation.state_sealed = self.keys.seal(
+            json.dumps(state.to_dict()).encode(), f"state:{conversation.public_id}"
+        )
+        return toast
+
+    def _render(self, effect: Effect, language: str | None) -> tuple[str, int | None, dict[str, Any]] | None:
+        text = self.catalogs.render
+        if isinstance(effect, engine.Say):
+            return "message", None, {"text": text(language, effect.text)}
+        if isinstance(effect, engine.Ask):
+            return "message", effect.turn, {
+                "text": text(language, effect.text),
+                "buttons": self._keyboard(effect.buttons, effect.turn, language),
+            }
+        if isinstance(effect, engine.Reselect):
+            return "reselect", effect.turn, {"buttons": self._keyboard(effect.buttons, effect.turn, language)}
+        if isinstance(effect, engine.Answered):
+            return "close", effect.turn, {
+                "text": text(language, effect.question),
+                "echo": ", ".join(text(language, label) for label in effect.echo),
+            }
+        return None
+
+    def _keyboard(
+        self, rows: Sequence[Sequence[Button]], turn: int, language: str | None
+    ) -> list[list[list[str]]]:
+        return [
+            [
+                [
+                    (SELECTED if button.selected else "") + self.catalogs.render(language, button.label),
+                    button_data(turn, button.value),
+                ]
+                for button in row
+            ]
+            for row in rows
+        ]
+

@@ -1,0 +1,168 @@
+"""Delivering the outbox: every queued message reaches its chat, in order, once.
+
+The conversation service queues what to send in the same transaction as the
+new state. `Outbox.flush` then sends one conversation's queue in order through
+the channel's `Sender`, committing after each message, so a crash re-sends at
+most the one message whose confirmation was lost. Rate limits and outages are
+retried with backoff (honouring the channel's `retry_after`); a chat that
+cannot be reached any more has its queue dropped and the fact logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
+from storage import repo
+from storage.crypto import ServerKey
+from storage.models import Conversation
+
+log = logging.getLogger("accueil.outbox")
+
+
+@dataclass(frozen=True)
+class OutItem:
+    """One thing to do in a chat, as the channel sees it."""
+
+    kind: str  # message | close | reselect
+    text: str = ""
+    buttons: list[list[list[str]]] = field(default_factory=list)
+    echo: str = ""
+    target: str | None = None  # the channel's id of the message to change
+
+
+class Sender(Protocol):
+    """The channel's one primitive: do `item` in `chat`; return the new message's id."""
+
+    async def deliver(self, chat: str, item: OutItem) -> str | None: ...
+
+
+class Outbox:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        keys: ServerKey,
+        sender: Sender,
+        clock: Callable[[], datetime],
+        *,
+        max_attempts: int = 12,
+    ) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.sender = sender
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def flush(self, conversation_id: int) -> None:
+        """Send what is due for one conversation, in order; stop at the first failure."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            try:
+                await self._flush(conversation_id)
+            finally:
+                if not lock._waiters:  # noqa: SLF001 - drop idle locks, keep the map small
+                    self._locks.pop(conversation_id, None)
+
+    async def _flush(self, conversation_id: int) -> None:
+        async with self.sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return
+            pending = await repo.pending_for(session, conversation_id)
+            if not pending:
+                return
+            try:
+                chat = self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
+            except SealError:
+                log.error("cannot open the chat address; is ACCUEIL_SERVER_KEY the right key?",
+                          extra={"case": conversation.public_id})
+                return
+            context = f"outbox:{conversation.public_id}"
+            for message in pending:
+                now = self.clock()
+                if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
+                    return
+                item = await self._item(session, conversation_id, message.kind, message.turn,
+                                        message.payload_sealed, context)
+                try:
+                    ref = None if item is None else await self.sender.deliver(chat, item)
+                except RecipientGone:
+                    log.warning("chat unreachable; queue dropped", extra={"case": conversation.public_id})
+                    await repo.drop_pending(session, conversation_id)
+                    await session.commit()
+                    return
+                except RetryLater as exc:
+                    await self._retry(session, message.id, message.attempts, exc.after, conversation.public_id)
+                    return
+                except DeliveryError as exc:
+                    log.warning("delivery failed: %s", exc, extra={"case": conversation.public_id})
+                    await self._retry(session, message.id, message.attempts, None, conversation.public_id)
+                    return
+                await repo.mark_sent(session, message.id, ref, self.clock())
+                await session.commit()
+
+    async def _item(
+        self,
+        session: AsyncSession,
+        conversation_id: int,
+        kind: str,
+        turn: int | None,
+        sealed: bytes | None,
+        context: str,
+    ) -> OutItem | None:
+        if sealed is None:
+            return None
+        payload: dict[str, Any] = json.loads(self.keys.open(sealed, context))
+        target = None
+        if kind in ("close", "reselect"):
+            asked = await repo.sent_question(session, conversation_id, turn or 0)
+            if asked is None or asked.message_ref is None:
+                return None  # the question never reached the chat: nothing to change
+            target = asked.message_ref
+        return OutItem(
+            kind=kind,
+            text=payload.get("text", ""),
+            buttons=payload.get("buttons", []),
+            echo=payload.get("echo", ""),
+            target=target,
+        )
+
+    async def _retry(
+        self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
+    ) -> None:
+        attempts += 1
+        if attempts >= self.max_attempts:
+            log.error("message still undelivered after %d attempts; will keep trying every 5 minutes",
+                      attempts, extra={"case": case})
+        delay = timedelta(seconds=after) if after is not None else repo.backoff(attempts)
+        await repo.mark_retry(session, message_id, attempts, self.clock() + delay)
+        await session.commit()
+
+    async def flush_due(self) -> int:
+        """Flush every conversation with something due (start-up, and the retry loop)."""
+        async with self.sessions() as session:
+            due = await repo.conversations_with_due_messages(session, self.clock())
+        for conversation_id in due:
+            await self.flush(conversation_id)
+        return len(due)
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Retry what is due until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.flush_due()
+            except Exception:  # the loop must outlive one bad round
+                log.exception("outbox round failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass

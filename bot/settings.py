@@ -1,0 +1,155 @@
+"""Settings from environment variables (prefix ``ACCUEIL_``) and an optional file.
+
+The file (``ACCUEIL_CONFIG=path``, TOML) uses the same names in lower case
+without the prefix: ``database_url = "..."``. The environment wins over the
+file. A missing or malformed setting raises `ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "ACCUEIL_"
+
+
+class Secret:
+    """A string whose `repr` and `str` hide it; `.reveal()` gives it back."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    telegram_token: Secret | None = None
+    telegram_api_base: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    dialogs_dir: Path = PROJECT_ROOT / "dialogs"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    default_language: str = "fr"
+    server_key: Secret | None = None
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def webhook_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+
+_KNOWN = {
+    "data_dir",
+    "database_url",
+    "telegram_token",
+    "telegram_api_base",
+    "webhook_url",
+    "webhook_secret",
+    "webhook_listen",
+    "dialogs_dir",
+    "locales_dir",
+    "default_language",
+    "server_key",
+    "log_level",
+    "config",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
+    """Read settings; `overrides` (from command-line flags) win over everything."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, str] = {}
+    config_path = env.get(PREFIX + "CONFIG")
+    if config_path:
+        values.update(_read_file(Path(config_path)))
+    for name, value in env.items():
+        if name.startswith(PREFIX) and value != "":
+            values[name[len(PREFIX) :].lower()] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.pop("config", None)
+
+    data_dir = Path(values.pop("data_dir", "data"))
+    database_url = values.pop("database_url", "") or f"sqlite+aiosqlite:///{(data_dir / 'accueil.db').resolve()}"
+    api_base = values.pop("telegram_api_base", None)
+    if api_base is not None and not api_base.startswith(("http://", "https://")):
+        raise ConfigError(f"ACCUEIL_TELEGRAM_API_BASE must be an http(s) URL (got {api_base!r})")
+    webhook_url = values.pop("webhook_url", None)
+    if webhook_url is not None and not webhook_url.startswith("https://") and "127.0.0.1" not in webhook_url:
+        raise ConfigError("ACCUEIL_WEBHOOK_URL must be an https:// URL that Telegram can reach")
+    webhook_secret = values.pop("webhook_secret", None)
+    if webhook_url and not webhook_secret:
+        raise ConfigError("ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+    if webhook_secret is not None and not _is_token(webhook_secret):
+        raise ConfigError("ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+    listen = values.pop("webhook_listen", "127.0.0.1:8080")
+    if not listen.rpartition(":")[2].isdigit():
+        raise ConfigError(f"ACCUEIL_WEBHOOK_LISTEN must be HOST:PORT (got {listen!r})")
+    token = values.pop("telegram_token", None)
+    if token is not None and ":" not in token:
+        raise ConfigError("ACCUEIL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC...) from @BotFather")
+    level = values.pop("log_level", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
+    language = values.pop("default_language", "fr")
+    server_key = values.pop("server_key", None)
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        telegram_token=Secret(token) if token else None,
+        telegram_api_base=api_base.rstrip("/") if api_base else None,
+        webhook_url=webhook_url,
+        webhook_secret=Secret(webhook_secret) if webhook_secret else None,
+        webhook_listen=listen,
+        dialogs_dir=Path(values.pop("dialogs_dir", str(PROJECT_ROOT / "dialogs"))),
+        locales_dir=Path(values.pop("locales_dir", str(PROJECT_ROOT / "locales"))),
+        default_language=language,
+        server_key=Secret(server_key) if server_key else None,
+        log_level=level,
+        extra=values,
+    )
+    return settings
+
+
+def _is_token(value: str) -> bool:
+    return 0 < len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"ACCUEIL_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"ACCUEIL_CONFIG: {path} is not valid TOML: {exc}") from exc
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in _KNOWN:
+            raise ConfigError(f"ACCUEIL_CONFIG: {path} has an unknown setting {key!r}")
+        out[key] = str(value)
+    return out

@@ -1,0 +1,73 @@
+"""Tables. Nothing a victim said is stored in clear: free text, answers and
+chat addresses are sealed blobs; user ids are keyed pseudonyms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    """One intake, from the first message until it ends or is handed off."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    #: The case reference staff use; random, reveals nothing.
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    #: Keyed pseudonym of the channel's user id (never the id itself).
+    user_ref: Mapped[str] = mapped_column(String(64))
+    #: Where replies go (e.g. the Telegram chat id), sealed under the server key.
+    chat_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The engine's working state, sealed under the server key.
+    state_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # intake | handoff | ended
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_conversations_user", "channel", "user_ref", "status"),)
+
+
+class ProcessedUpdate(Base):
+    """An inbound update already applied; a second delivery has no effect."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """Something to send or change in a chat, kept until the channel confirms it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # message | close | reselect
+    turn: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The channel's id of the sent message (to edit or delete it later).
+    message_ref: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_conversation", "conversation_id", "id"),
+    )

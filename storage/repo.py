@@ -1,0 +1,148 @@
+"""Repository functions. Each takes the session; none commits."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Conversation, OutboxMessage, ProcessedUpdate
+
+_CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def new_public_id() -> str:
+    """A case reference like ``K7QM-2XPA``: random, easy to read out on the phone."""
+    chars = "".join(secrets.choice(_CASE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+async def claim_update(session: AsyncSession, channel: str, update_key: str, now: datetime) -> bool:
+    """Record that an update is being applied; False if it already was."""
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedUpdate(channel=channel, update_key=update_key, handled_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def open_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
+    """The user's conversation that has not ended, if any (newest first)."""
+    result = await session.execute(
+        select(Conversation)
+        .where(
+            Conversation.channel == channel,
+            Conversation.user_ref == user_ref,
+            Conversation.status.in_(("intake", "handoff")),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def latest_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.user_ref == user_ref)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_conversation(session: AsyncSession, conversation: Conversation) -> Conversation:
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def enqueue(
+    session: AsyncSession,
+    conversation_id: int,
+    kind: str,
+    payload: bytes,
+    turn: int | None,
+    now: datetime,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        conversation_id=conversation_id,
+        kind=kind,
+        turn=turn,
+        payload_sealed=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def pending_for(session: AsyncSession, conversation_id: int) -> Sequence[OutboxMessage]:
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)
+    )
+    return result.scalars().all()
+
+
+async def conversations_with_due_messages(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    result = await session.execute(
+        select(OutboxMessage.conversation_id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .group_by(OutboxMessage.conversation_id)
+        .limit(limit)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def sent_question(session: AsyncSession, conversation_id: int, turn: int) -> OutboxMessage | None:
+    """The sent message that asked the question of `turn` (to edit its keyboard)."""
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.kind == "message",
+            OutboxMessage.turn == turn,
+            OutboxMessage.status == "sent",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def mark_sent(session: AsyncSession, message_id: int, message_ref: str | None, now: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status="sent", sent_at=now, message_ref=message_ref, payload_sealed=None)
+    )
+
+
+async def mark_retry(session: AsyncSession, message_id: int, attempts: int, at: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(attempts=attempts, next_attempt_at=at)
+    )
+
+
+async def drop_pending(session: AsyncSession, conversation_id: int) -> None:
+    """Give up on everything queued for a chat that can no longer be reached."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")
+        .values(status="dropped", payload_sealed=None)
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at 5 minutes."""
+    return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
