@@ -50,9 +50,9 @@ _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 _STEP_FIELDS: dict[StepKind, set[str]] = {
     StepKind.SAY: {"text", "next", "mark"},
     StepKind.LANGUAGE: {"text", "next", "save", "mark"},
-    StepKind.SINGLE_CHOICE: {"text", "save", "options", "next", "mark"},
+    StepKind.SINGLE_CHOICE: {"text", "save", "options", "next", "mark", "offer_person"},
     StepKind.MULTI_CHOICE: {"text", "save", "options", "next", "mark"},
-    StepKind.YES_NO: {"text", "save", "next", "mark"},
+    StepKind.YES_NO: {"text", "save", "next", "mark", "offer_person"},
     StepKind.FREE_TEXT: {"text", "save", "next", "validate", "invalid", "mark"},
     StepKind.BRANCH: {"cases", "default", "mark"},
     StepKind.HANDOFF: {"text", "reason", "mark"},
@@ -195,6 +195,8 @@ def _check_step_shape(node: yaml.Node, ctx: _Ctx) -> None:
                 step=step_id,
                 node=nxt,
             )
+    if "offer_person" in fields and _scalar(fields["offer_person"]) not in ("true", "false"):
+        ctx.fail(DialogSchemaError, "`offer_person` must be true or false", step=step_id, node=fields["offer_person"])
     if "mark" in fields and _strings(fields["mark"]) is None:
         ctx.fail(DialogSchemaError, "`mark` must be a list of names", step=step_id, node=fields["mark"])
     if "options" in fields:
@@ -344,6 +346,7 @@ def _build_step(node: yaml.Node) -> Step:
         invalid=_scalar(f.get("invalid")),
         mark=tuple(_strings(f.get("mark")) or ()),
         reason=_scalar(f.get("reason")),
+        offer_person=_scalar(f.get("offer_person")) != "false",
     )
 
 

@@ -92,6 +92,9 @@ class Step:
     invalid: str | None = None  # message key shown when validation fails
     mark: tuple[str, ...] = ()
     reason: str | None = None  # handoff reason
+    #: Whether the question shows the "Talk to a person" button (a step whose
+    #: own options already offer a person turns it off).
+    offer_person: bool = True
 
     @property
     def is_question(self) -> bool:

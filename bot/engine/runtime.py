@@ -490,7 +490,8 @@ def _buttons(step: Step, state: State, languages: Languages) -> Keyboard:
         rows.extend((Button(Msg(o.label), o.value, o.value in state.selection),) for o in step.options)
         rows.append((Button(Msg("common.done"), DONE_VALUE),))
     rows.append((Button(Msg("common.skip"), SKIP_VALUE),))
-    rows.append((Button(Msg("common.human"), HUMAN_VALUE),))
+    if step.offer_person:
+        rows.append((Button(Msg("common.human"), HUMAN_VALUE),))
     return tuple(rows)
 
 
