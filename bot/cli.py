@@ -103,6 +103,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _shell(settings: Settings, language: str | None) -> int:
+    if settings.log_level != "DEBUG":  # keep the terminal for the conversation
+        logging.getLogger().setLevel(logging.WARNING)
     core = await build_core(settings)
     try:
         if language is not None and language not in core.content.catalogs:

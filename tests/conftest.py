@@ -1,0 +1,86 @@
+"""Shared fixtures: settings in a temporary data directory, and the databases.
+
+Every storage-touching test runs on SQLite and, when ACCUEIL_TEST_POSTGRES_URL
+names a server that answers, on PostgreSQL too (a fresh database per test).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import Core, build_core
+from bot.settings import Settings, load_settings
+
+POSTGRES_URL = os.environ.get("ACCUEIL_TEST_POSTGRES_URL")
+SKIP_POSTGRES = "PostgreSQL tests need ACCUEIL_TEST_POSTGRES_URL (`.ci/run` sets it when 127.0.0.1:5432 answers)"
+
+
+async def _create_postgres_database(url: str) -> tuple[str, str]:
+    import asyncpg  # only needed when PostgreSQL is in play
+
+    base = make_url(url)
+    name = f"accueil_t_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(
+        host=base.host or "127.0.0.1", port=base.port or 5432, user=base.username or "postgres",
+        password=base.password, database=base.database or "postgres",
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    base = make_url(url)
+    admin = await asyncpg.connect(
+        host=base.host or "127.0.0.1", port=base.port or 5432, user=base.username or "postgres",
+        password=base.password, database=base.database or "postgres",
+    )
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'accueil.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(SKIP_POSTGRES)
+    url, name = await _create_postgres_database(POSTGRES_URL)
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(POSTGRES_URL, name)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return load_settings({"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_DATABASE_URL": database_url})
+
+
+@pytest.fixture
+async def core(settings: Settings) -> AsyncIterator[Core]:
+    built = await build_core(settings)
+    try:
+        yield built
+    finally:
+        await built.close()
