@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.engine import Dialog, Effect, Msg, State, Verbatim
+from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.i18n import Catalogs
 from storage import repo
@@ -179,22 +179,28 @@ class ConversationService:
         if isinstance(effect, engine.Say):
             return "message", None, {"text": text(language, effect.text)}
         if isinstance(effect, engine.Ask):
-            return "message", effect.turn, {
-                "text": text(language, effect.text),
-                "buttons": self._keyboard(effect.buttons, effect.turn, language),
-            }
+            return (
+                "message",
+                effect.turn,
+                {
+                    "text": text(language, effect.text),
+                    "buttons": self._keyboard(effect.buttons, effect.turn, language),
+                },
+            )
         if isinstance(effect, engine.Reselect):
             return "reselect", effect.turn, {"buttons": self._keyboard(effect.buttons, effect.turn, language)}
         if isinstance(effect, engine.Answered):
-            return "close", effect.turn, {
-                "text": text(language, effect.question),
-                "echo": ", ".join(text(language, label) for label in effect.echo),
-            }
+            return (
+                "close",
+                effect.turn,
+                {
+                    "text": text(language, effect.question),
+                    "echo": ", ".join(text(language, label) for label in effect.echo),
+                },
+            )
         return None
 
-    def _keyboard(
-        self, rows: Sequence[Sequence[Button]], turn: int, language: str | None
-    ) -> list[list[list[str]]]:
+    def _keyboard(self, rows: Sequence[Sequence[Button]], turn: int, language: str | None) -> list[list[list[str]]]:
         return [
             [
                 [
@@ -205,4 +211,3 @@ class ConversationService:
             ]
             for row in rows
         ]
-

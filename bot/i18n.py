@@ -8,7 +8,7 @@ script (the ``language.name`` message), which the language keyboard shows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +76,7 @@ class Catalogs:
     def __contains__(self, language: object) -> bool:
         return language in self._catalogs
 
-    def __iter__(self) -> Iterable[Catalog]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Catalog]:
         return iter(self._catalogs[k] for k in sorted(self._catalogs))
 
     def get(self, language: str | None) -> Catalog:
@@ -123,9 +123,9 @@ def check_catalogs(dialogs: Iterable[Dialog], catalogs: Catalogs, extra_keys: It
     problems: list[DialogError] = []
     needed: dict[str, tuple[str, str | None, str | None]] = {k: ("bot", None, None) for k in extra_keys}
     for dialog in dialogs:
-        for step in dialog.steps.values():
-            for key in step.message_keys():
-                needed.setdefault(key, (dialog.path, dialog.flow, step.id))
+        for dialog_step in dialog.steps.values():
+            for key in dialog_step.message_keys():
+                needed.setdefault(key, (dialog.path, dialog.flow, dialog_step.id))
     reference = catalogs.get(REFERENCE) if REFERENCE in catalogs else catalogs.get(catalogs.fallback)
     for catalog in catalogs:
         for key, (where, flow, step) in sorted(needed.items()):
@@ -144,7 +144,8 @@ def check_catalogs(dialogs: Iterable[Dialog], catalogs: Catalogs, extra_keys: It
             if got != expected:
                 problems.append(
                     PlaceholderMismatchError(
-                        f"message {key!r} in {catalog.path} uses {_braces(got)} but {reference.path} uses {_braces(expected)}",
+                        f"message {key!r} in {catalog.path} uses {_braces(got)} "
+                        f"but {reference.path} uses {_braces(expected)}",
                         path=where,
                         flow=flow,
                         step=step,

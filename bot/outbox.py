@@ -11,6 +11,7 @@ cannot be reached any more has its queue dropped and the fact logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class Outbox:
             try:
                 await self._flush(conversation_id)
             finally:
-                if not lock._waiters:  # noqa: SLF001 - drop idle locks, keep the map small
+                if not lock._waiters:
                     self._locks.pop(conversation_id, None)
 
     async def _flush(self, conversation_id: int) -> None:
@@ -83,16 +84,19 @@ class Outbox:
             try:
                 chat = self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
             except SealError:
-                log.error("cannot open the chat address; is ACCUEIL_SERVER_KEY the right key?",
-                          extra={"case": conversation.public_id})
+                log.error(
+                    "cannot open the chat address; is ACCUEIL_SERVER_KEY the right key?",
+                    extra={"case": conversation.public_id},
+                )
                 return
             context = f"outbox:{conversation.public_id}"
             for message in pending:
                 now = self.clock()
                 if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
                     return
-                item = await self._item(session, conversation_id, message.kind, message.turn,
-                                        message.payload_sealed, context)
+                item = await self._item(
+                    session, conversation_id, message.kind, message.turn, message.payload_sealed, context
+                )
                 try:
                     ref = None if item is None else await self.sender.deliver(chat, item)
                 except RecipientGone:
@@ -141,8 +145,11 @@ class Outbox:
     ) -> None:
         attempts += 1
         if attempts >= self.max_attempts:
-            log.error("message still undelivered after %d attempts; will keep trying every 5 minutes",
-                      attempts, extra={"case": case})
+            log.error(
+                "message still undelivered after %d attempts; will keep trying every 5 minutes",
+                attempts,
+                extra={"case": case},
+            )
         delay = timedelta(seconds=after) if after is not None else repo.backoff(attempts)
         await repo.mark_retry(session, message_id, attempts, self.clock() + delay)
         await session.commit()
@@ -162,7 +169,5 @@ class Outbox:
                 await self.flush_due()
             except Exception:  # the loop must outlive one bad round
                 log.exception("outbox round failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass

@@ -27,8 +27,11 @@ async def _create_postgres_database(url: str) -> tuple[str, str]:
     base = make_url(url)
     name = f"accueil_t_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(
-        host=base.host or "127.0.0.1", port=base.port or 5432, user=base.username or "postgres",
-        password=base.password, database=base.database or "postgres",
+        host=base.host or "127.0.0.1",
+        port=base.port or 5432,
+        user=base.username or "postgres",
+        password=base.password,
+        database=base.database or "postgres",
     )
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -42,8 +45,11 @@ async def _drop_postgres_database(url: str, name: str) -> None:
 
     base = make_url(url)
     admin = await asyncpg.connect(
-        host=base.host or "127.0.0.1", port=base.port or 5432, user=base.username or "postgres",
-        password=base.password, database=base.database or "postgres",
+        host=base.host or "127.0.0.1",
+        port=base.port or 5432,
+        user=base.username or "postgres",
+        password=base.password,
+        database=base.database or "postgres",
     )
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -8,10 +8,9 @@ from sqlalchemy import func, select, text
 
 from bot.app import build_core
 from bot.channels.base import Receiver
-from bot.conversation import Inbound, parse_button
+from bot.conversation import Inbound, parse_button, utcnow
 from bot.engine import Command, TextIn
-from bot.outbox import OutItem, Outbox
-from bot.conversation import utcnow
+from bot.outbox import Outbox, OutItem
 from bot.settings import Settings
 from storage.models import Conversation, OutboxMessage
 
@@ -98,8 +97,9 @@ async def test_nothing_said_is_stored_in_clear(core, settings: Settings, data_di
     updates = iter(range(1, 100))
 
     async def send(event) -> None:  # type: ignore[no-untyped-def]
-        await receiver.receive(Inbound(channel="test", user="9876543", chat="9876543", event=event,
-                                       update_key=str(next(updates))))
+        await receiver.receive(
+            Inbound(channel="test", user="9876543", chat="9876543", event=event, update_key=str(next(updates)))
+        )
 
     await send(Command("start"))
     for label in ("English", "No", "Yes", "For myself", "I prefer not to answer", "Done", "I prefer not to answer"):

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.channels.base import Receiver
 from bot.conversation import Inbound, parse_button, parse_command
+from bot.engine import Inbound as Event
 from bot.engine import Msg, TextIn
 from bot.i18n import Catalogs
 from bot.outbox import OutItem
@@ -65,8 +66,9 @@ async def run_shell(
     user = getpass.getuser()
     sender.out.write(catalogs.render(language, Msg("common.shell_intro")) + "\n")
     first = await receiver.receive(
-        Inbound(channel=CHANNEL, user=user, chat=user, event=parse_command("/start") or TextIn(""),
-                language_hint=language)
+        Inbound(
+            channel=CHANNEL, user=user, chat=user, event=parse_command("/start") or TextIn(""), language_hint=language
+        )
     )
     if first.toast:
         sender.out.write(f"({first.toast})\n")
@@ -79,6 +81,7 @@ async def run_shell(
         line = line.strip()
         if line in ("/quit", "/q"):
             return
+        event: Event | None
         if line.isdigit() and 0 < int(line) <= len(sender.buttons):
             event = parse_button(sender.buttons[int(line) - 1])
         else:
@@ -89,4 +92,3 @@ async def run_shell(
         if outcome.toast:
             sender.out.write(f"({outcome.toast})\n")
             sender.out.flush()
-

@@ -17,11 +17,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
 import yaml
 
 from bot.engine.model import (
     DEFAULT,
-    QUESTION_KINDS,
     SKIP,
     TERMINAL_KINDS,
     Case,
@@ -233,7 +233,12 @@ def _check_step_shape(node: yaml.Node, ctx: _Ctx) -> None:
                 try:
                     re.compile(_scalar(rules["pattern"]) or "")
                 except re.error as exc:
-                    ctx.fail(DialogSchemaError, f"`pattern` is not a regular expression: {exc}", step=step_id, node=rules["pattern"])
+                    ctx.fail(
+                        DialogSchemaError,
+                        f"`pattern` is not a regular expression: {exc}",
+                        step=step_id,
+                        node=rules["pattern"],
+                    )
     if "cases" in fields:
         cases = fields["cases"]
         if not isinstance(cases, yaml.SequenceNode) or not cases.value:
@@ -299,7 +304,7 @@ def _condition(node: yaml.Node) -> Condition:
 
 def _build_step(node: yaml.Node) -> Step:
     f = _mapping(node) or {}
-    kind = StepKind(_scalar(f["kind"]))
+    kind = StepKind(_scalar(f["kind"]) or "")
     nxt_node = f.get("next")
     nxt: str | None = _scalar(nxt_node)
     routes: tuple[tuple[str, str], ...] = ()
@@ -321,7 +326,9 @@ def _build_step(node: yaml.Node) -> Step:
             when = cm["when"]
             conds = when.value if isinstance(when, yaml.SequenceNode) else [when]
             cases.append(
-                Case(when=tuple(_condition(x) for x in conds), goto=_scalar(cm["goto"]) or "", line=c.start_mark.line + 1)
+                Case(
+                    when=tuple(_condition(x) for x in conds), goto=_scalar(cm["goto"]) or "", line=c.start_mark.line + 1
+                )
             )
     validation = None
     if "validate" in f:
@@ -378,7 +385,9 @@ def _check_graph(dialog: Dialog, ctx: _Ctx) -> None:
     for step in dialog.steps.values():
         for target in step.targets():
             if target not in dialog.steps:
-                ctx.fail(UnknownStepError, f"leads to step {target!r}, which does not exist", step=step.id, line=step.line)
+                ctx.fail(
+                    UnknownStepError, f"leads to step {target!r}, which does not exist", step=step.id, line=step.line
+                )
         if step.kind in TERMINAL_KINDS:
             continue
         _check_routes(step, ctx)
@@ -416,7 +425,12 @@ def _check_routes(step: Step, ctx: _Ctx) -> None:
         return
     for key in keys:
         if key not in expected | {DEFAULT}:
-            ctx.fail(MissingBranchError, f"`next` names {key!r}, which is not an answer of this step", step=step.id, line=step.line)
+            ctx.fail(
+                MissingBranchError,
+                f"`next` names {key!r}, which is not an answer of this step",
+                step=step.id,
+                line=step.line,
+            )
     if DEFAULT not in keys:
         for missing in sorted(expected - set(keys)):
             ctx.fail(
@@ -450,7 +464,7 @@ def _check_silent_loops(dialog: Dialog, ctx: _Ctx) -> None:
             if target not in silent:
                 continue
             if state.get(target) == 1:
-                loop = trail[trail.index(target) :] + [target] if target in trail else [node, target]
+                loop = [*trail[trail.index(target) :], target] if target in trail else [node, target]
                 ctx.fail(
                     EndlessLoopError,
                     "these steps loop without asking anything: " + " -> ".join(loop),
@@ -458,7 +472,7 @@ def _check_silent_loops(dialog: Dialog, ctx: _Ctx) -> None:
                     line=dialog.steps[target].line,
                 )
             elif target not in state:
-                visit(target, trail + [target])
+                visit(target, [*trail, target])
         state[node] = 2
 
     for sid in sorted(silent):
@@ -473,7 +487,10 @@ def parse_dialog(text: str, path: str) -> Dialog:
     """Load one dialog from its text; raise `DialogCheck` listing every problem."""
     ctx = _Ctx(path=path, problems=[])
     assert ctx.problems is not None
-    top = _check_schema(_compose(text, ctx), ctx)
+    root = _compose(text, ctx)
+    if ctx.problems:  # nothing more can be said about a file that is not YAML
+        raise DialogCheck(ctx.problems)
+    top = _check_schema(root, ctx)
     if ctx.problems or top is None:
         raise DialogCheck(ctx.problems)
     dialog = _build(top, ctx)
@@ -504,11 +521,12 @@ def load_dialogs(paths: Iterable[Path]) -> dict[str, Dialog]:
         if dialog.flow in dialogs:
             problems.append(
                 DialogSchemaError(
-                    f"flow {dialog.flow!r} is also defined in {dialogs[dialog.flow].path}", path=str(path), flow=dialog.flow
+                    f"flow {dialog.flow!r} is also defined in {dialogs[dialog.flow].path}",
+                    path=str(path),
+                    flow=dialog.flow,
                 )
             )
         dialogs[dialog.flow] = dialog
     if problems:
         raise DialogCheck(problems)
     return dialogs
-

@@ -9,10 +9,10 @@ and a skipped answer is recorded as ``None``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     SAY = "say"
     LANGUAGE = "language"
     SINGLE_CHOICE = "single_choice"

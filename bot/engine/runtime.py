@@ -227,7 +227,9 @@ def new_state(dialog: Dialog, now: datetime, language: str | None = None) -> Sta
     return State(flow=dialog.flow, step=dialog.start, language=language, started_at=now.isoformat())
 
 
-def begin(dialog: Dialog, now: datetime, languages: Languages, language: str | None = None) -> tuple[State, list[Effect]]:
+def begin(
+    dialog: Dialog, now: datetime, languages: Languages, language: str | None = None
+) -> tuple[State, list[Effect]]:
     state = new_state(dialog, now, language)
     effects: list[Effect] = []
     state = _enter(dialog, state, dialog.start, effects, languages)
@@ -257,7 +259,9 @@ def advance(
         if inbound.turn != state.turn:
             return state, [Toast(Msg("common.stale_button"))]
         if inbound.value == HUMAN_VALUE:
-            return _hand_off(state, "asked_for_person", [Answered(state.turn, _question(dialog, state), (Msg("common.human"),))])
+            return _hand_off(
+                state, "asked_for_person", [Answered(state.turn, _question(dialog, state), (Msg("common.human"),))]
+            )
         return _press(dialog, state, step, inbound.value, languages)
     return _text(dialog, state, step, inbound.text, languages)
 
@@ -276,10 +280,15 @@ def _language_step() -> Step:
     return Step(id=LANGUAGE_STEP, kind=StepKind.LANGUAGE, line=0, text="common.language_ask")
 
 
-def _command(dialog: Dialog, state: State, cmd: Command, now: datetime, languages: Languages) -> tuple[State, list[Effect]]:
+def _command(
+    dialog: Dialog, state: State, cmd: Command, now: datetime, languages: Languages
+) -> tuple[State, list[Effect]]:
     name = cmd.name
     if name == "restart" or (name == "start" and state.status == "ended"):
-        return begin(dialog, now, languages, state.language)
+        # Keep counting turns, so a keyboard shown before the restart stays stale.
+        fresh = replace(new_state(dialog, now, state.language), turn=state.turn)
+        restarted: list[Effect] = []
+        return _enter(dialog, fresh, dialog.start, restarted, languages), restarted
     if name == "human":
         if state.status == "handoff":
             return state, [Say(Msg("common.already_with_person"))]
@@ -291,6 +300,8 @@ def _command(dialog: Dialog, state: State, cmd: Command, now: datetime, language
     if name == "help":
         return _reask(dialog, state, Msg("common.help"), languages)
     if name == "language":
+        if state.status != "intake":
+            return _after_intake(state, TextIn(""))
         if state.step == LANGUAGE_STEP or _current(dialog, state).kind == StepKind.LANGUAGE:
             return _reask(dialog, state, None, languages)
         resume = state.step

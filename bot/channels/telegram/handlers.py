@@ -10,6 +10,7 @@ import logging
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot import engine
@@ -18,10 +19,6 @@ from bot.conversation import Inbound, parse_button, parse_command
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")
-
-router = Router(name="victims")
-router.message.filter(F.chat.type == ChatType.PRIVATE)
-router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
 
 
 def _language(code: str | None) -> str | None:
@@ -34,7 +31,6 @@ def _event(message: Message) -> engine.Inbound:
     return engine.Media(str(message.content_type))
 
 
-@router.message()
 async def on_message(message: Message, event_update: Update, receiver: Receiver) -> None:
     if message.from_user is None or message.from_user.is_bot:
         return
@@ -50,11 +46,10 @@ async def on_message(message: Message, event_update: Update, receiver: Receiver)
     )
 
 
-@router.callback_query()
 async def on_press(query: CallbackQuery, event_update: Update, receiver: Receiver) -> None:
     press = parse_button(query.data or "")
     if press is None or query.message is None:
-        await query.answer()
+        await _answer(query, None)
         return
     outcome = await receiver.receive(
         Inbound(
@@ -66,18 +61,34 @@ async def on_press(query: CallbackQuery, event_update: Update, receiver: Receive
             language_hint=_language(query.from_user.language_code),
         )
     )
-    await query.answer(text=outcome.toast)
+    await _answer(query, outcome.toast)
 
 
-ignored = Router(name="ignored")
+async def _answer(query: CallbackQuery, text: str | None) -> None:
+    """Stop the button's spinner. A query answered before (a re-delivered update) is fine."""
+    try:
+        await query.answer(text=text)
+    except TelegramBadRequest:
+        log.info("callback query already answered or expired")
 
 
-@ignored.message()
 async def on_other_chat(message: Message) -> None:
     """Groups and channels: the bot does not talk there (the staff group comes later)."""
     log.info("message outside a private chat ignored", extra={"chat_type": str(message.chat.type)})
 
 
-@ignored.callback_query()
 async def on_other_press(query: CallbackQuery) -> None:
-    await query.answer()
+    await _answer(query, None)
+
+
+def build_routers() -> list[Router]:
+    """Fresh routers for one dispatcher (a router belongs to one dispatcher only)."""
+    victims = Router(name="victims")
+    victims.message.filter(F.chat.type == ChatType.PRIVATE)
+    victims.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    victims.message.register(on_message)
+    victims.callback_query.register(on_press)
+    others = Router(name="others")
+    others.message.register(on_other_chat)
+    others.callback_query.register(on_other_press)
+    return [victims, others]

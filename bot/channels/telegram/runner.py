@@ -30,7 +30,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.channels.base import Receiver
-from bot.channels.telegram.handlers import ignored, router
+from bot.channels.telegram.handlers import build_routers
 from bot.engine import Msg
 from bot.errors import ConfigError, StorageError
 from bot.i18n import COMMANDS, Catalogs
@@ -47,7 +47,7 @@ def make_bot(token: str, api_base: str | None) -> Bot:
 
 def make_dispatcher(receiver: Receiver) -> Dispatcher:
     dispatcher = Dispatcher(receiver=receiver)
-    dispatcher.include_routers(router, ignored)
+    dispatcher.include_routers(*build_routers())
     return dispatcher
 
 
@@ -64,8 +64,10 @@ async def check_token(bot: Bot) -> str:
 async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
     """The command menu in every catalog language (the fallback one for the rest)."""
     for catalog in catalogs:
-        commands = [BotCommand(command=name, description=catalogs.render(catalog.language, Msg(f"commands.{name}")))
-                    for name in COMMANDS]
+        commands = [
+            BotCommand(command=name, description=catalogs.render(catalog.language, Msg(f"commands.{name}")))
+            for name in COMMANDS
+        ]
         language = None if catalog.language == catalogs.fallback else catalog.language
         await bot.set_my_commands(commands, language_code=language)
 

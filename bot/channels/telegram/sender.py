@@ -75,6 +75,5 @@ def _harmless(exc: TelegramBadRequest) -> bool:
     """Edits of a message that is gone or already as wanted need no retry."""
     text = exc.message.lower()
     return any(
-        phrase in text
-        for phrase in ("message is not modified", "message to edit not found", "message can't be edited")
+        phrase in text for phrase in ("message is not modified", "message to edit not found", "message can't be edited")
     )

@@ -44,9 +44,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", _ID, primary_key=True),
-        sa.Column(
-            "conversation_id", _ID, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("conversation_id", _ID, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("turn", sa.Integer(), nullable=True),
         sa.Column("payload_sealed", sa.LargeBinary(), nullable=True),

@@ -1,0 +1,86 @@
+"""Driving the real aiogram bot against the in-process fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+
+from bot.app import Core, build_core
+from bot.channels.base import Receiver
+from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
+from bot.channels.telegram.sender import TelegramSender
+from bot.conversation import utcnow
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
+
+TOKEN = "123456:TEST-token"
+
+
+@dataclass
+class Victim:
+    """A simulated person in a private chat with the bot."""
+
+    api: FakeBotAPI
+    user_id: int
+    language_code: str | None = None
+
+    async def question(self, timeout: float = 10.0) -> FakeMessage:
+        """The next bot message that carries buttons."""
+        return await self.api.wait_for_bot_message(self.user_id, lambda m: bool(m.inline_keyboard), timeout)
+
+    async def message(self, timeout: float = 10.0) -> FakeMessage:
+        return await self.api.wait_for_bot_message(self.user_id, None, timeout)
+
+    def write(self, text: str) -> int:
+        return self.api.user_sends_text(self.user_id, text, language_code=self.language_code)
+
+    def press(self, question: FakeMessage, label: str) -> int:
+        return self.api.user_presses(self.user_id, question.message_id, question.callback_data_for(label))
+
+    async def answer(self, label: str) -> FakeMessage:
+        """Wait for the next question, press `label` on it, return the question."""
+        asked = await self.question()
+        self.press(asked, label)
+        return asked
+
+    def texts(self) -> list[str]:
+        return [m.text or "" for m in self.api.bot_messages(self.user_id)]
+
+
+@dataclass
+class RunningBot:
+    core: Core
+    bot: Bot
+    dispatcher: Dispatcher
+
+    async def feed(self, raw: dict[str, object]) -> None:
+        """Hand the dispatcher an update directly, as a re-delivery would."""
+        await self.dispatcher.feed_update(self.bot, Update.model_validate(raw, context={"bot": self.bot}))
+
+
+@contextlib.asynccontextmanager
+async def running_bot(api: FakeBotAPI, settings: Settings) -> AsyncIterator[RunningBot]:
+    """The real bot, polling the fake server, until the block ends."""
+    core = await build_core(settings)
+    bot = make_bot(TOKEN, api.base_url)
+    stop = asyncio.Event()
+    try:
+        await publish_commands(bot, core.content.catalogs)
+        outbox = Outbox(core.sessions, core.keys, TelegramSender(bot), utcnow)
+        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox))
+        poller = asyncio.create_task(Poller(bot, dispatcher, timeout=1).run(stop))
+        retries = asyncio.create_task(outbox.run(stop, interval=0.2))
+        try:
+            yield RunningBot(core, bot, dispatcher)
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(poller, retries), timeout=10)
+    finally:
+        await bot.session.close()
+        await core.close()

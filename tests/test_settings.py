@@ -1,0 +1,213 @@
+"""Settings from the environment and an optional TOML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import PROJECT_ROOT, Secret, Settings, load_settings
+
+TOKEN = "123456:CANARY-token-7f3e"
+SERVER_KEY = "CANARY-server-key-91ab"
+WEBHOOK_SECRET = "CANARY_webhook_secret-55"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths (the default data directory) resolve under tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings(environ={})
+    assert settings == Settings(
+        data_dir=Path("data"),
+        database_url=f"sqlite+aiosqlite:///{tmp_path.resolve() / 'data' / 'accueil.db'}",
+        telegram_token=None,
+        telegram_api_base=None,
+        webhook_url=None,
+        webhook_secret=None,
+        webhook_listen="127.0.0.1:8080",
+        dialogs_dir=PROJECT_ROOT / "dialogs",
+        locales_dir=PROJECT_ROOT / "locales",
+        default_language="fr",
+        server_key=None,
+        log_level="INFO",
+        extra={},
+    )
+    assert settings.webhook_host_port == ("127.0.0.1", 8080)
+
+
+def test_environment_overrides() -> None:
+    settings = load_settings(
+        environ={
+            "ACCUEIL_DATA_DIR": "/srv/accueil",
+            "ACCUEIL_DATABASE_URL": "postgresql+asyncpg://accueil@db/accueil",
+            "ACCUEIL_TELEGRAM_TOKEN": TOKEN,
+            "ACCUEIL_TELEGRAM_API_BASE": "http://127.0.0.1:8081/",
+            "ACCUEIL_WEBHOOK_URL": "https://bot.example.org/hook",
+            "ACCUEIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "ACCUEIL_WEBHOOK_LISTEN": "0.0.0.0:9000",
+            "ACCUEIL_DIALOGS_DIR": "/etc/accueil/dialogs",
+            "ACCUEIL_LOCALES_DIR": "/etc/accueil/locales",
+            "ACCUEIL_DEFAULT_LANGUAGE": "en",
+            "ACCUEIL_SERVER_KEY": SERVER_KEY,
+            "ACCUEIL_LOG_LEVEL": "debug",
+            "ACCUEIL_FUTURE_FLAG": "on",
+            "ACCUEIL_EMPTY": "",
+            "HOME": "/root",
+        }
+    )
+    assert settings == Settings(
+        data_dir=Path("/srv/accueil"),
+        database_url="postgresql+asyncpg://accueil@db/accueil",
+        telegram_token=Secret(TOKEN),
+        telegram_api_base="http://127.0.0.1:8081",
+        webhook_url="https://bot.example.org/hook",
+        webhook_secret=Secret(WEBHOOK_SECRET),
+        webhook_listen="0.0.0.0:9000",
+        dialogs_dir=Path("/etc/accueil/dialogs"),
+        locales_dir=Path("/etc/accueil/locales"),
+        default_language="en",
+        server_key=Secret(SERVER_KEY),
+        log_level="DEBUG",
+        extra={"future_flag": "on"},
+    )
+    assert settings.telegram_token is not None
+    assert settings.telegram_token.reveal() == TOKEN
+    assert settings.webhook_host_port == ("0.0.0.0", 9000)
+
+
+def test_default_database_follows_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(environ={"ACCUEIL_DATA_DIR": "state"})
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'state' / 'accueil.db'}"
+
+
+def test_toml_file_with_the_environment_winning(tmp_path: Path) -> None:
+    config = tmp_path / "accueil.toml"
+    config.write_text(
+        'data_dir = "/var/lib/accueil"\n'
+        'log_level = "warning"\n'
+        'default_language = "ar"\n'
+        'webhook_listen = "127.0.0.1:8443"\n'
+        f'server_key = "{SERVER_KEY}"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(environ={"ACCUEIL_CONFIG": str(config), "ACCUEIL_LOG_LEVEL": "ERROR"})
+    assert settings.data_dir == Path("/var/lib/accueil")
+    assert settings.database_url == "sqlite+aiosqlite:////var/lib/accueil/accueil.db"
+    assert settings.log_level == "ERROR"
+    assert settings.default_language == "ar"
+    assert settings.webhook_host_port == ("127.0.0.1", 8443)
+    assert settings.server_key == Secret(SERVER_KEY)
+    assert settings.extra == {}
+    # Command-line overrides win over both; None means "not given".
+    settings = load_settings(
+        environ={"ACCUEIL_CONFIG": str(config), "ACCUEIL_LOG_LEVEL": "ERROR"}, log_level="debug", data_dir=None
+    )
+    assert (settings.log_level, settings.data_dir) == ("DEBUG", Path("/var/lib/accueil"))
+
+
+def test_plain_http_webhook_is_accepted_on_the_loopback() -> None:
+    settings = load_settings(
+        environ={"ACCUEIL_WEBHOOK_URL": "http://127.0.0.1:8080/hook", "ACCUEIL_WEBHOOK_SECRET": "abc_DEF-123"}
+    )
+    assert settings.webhook_url == "http://127.0.0.1:8080/hook"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"ACCUEIL_TELEGRAM_API_BASE": "api.telegram.org"},
+            "ACCUEIL_TELEGRAM_API_BASE must be an http(s) URL (got 'api.telegram.org')",
+        ),
+        (
+            {"ACCUEIL_TELEGRAM_TOKEN": "CANARY-no-colon"},
+            "ACCUEIL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC...) from @BotFather",
+        ),
+        (
+            {"ACCUEIL_WEBHOOK_URL": "https://bot.example.org/hook"},
+            "ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)",
+        ),
+        (
+            {"ACCUEIL_WEBHOOK_URL": "http://bot.example.org/hook", "ACCUEIL_WEBHOOK_SECRET": "abc"},
+            "ACCUEIL_WEBHOOK_URL must be an https:// URL that Telegram can reach",
+        ),
+        (
+            {"ACCUEIL_WEBHOOK_SECRET": "CANARY secret with spaces"},
+            "ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -",
+        ),
+        (
+            {"ACCUEIL_WEBHOOK_SECRET": "x" * 257},
+            "ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -",
+        ),
+        (
+            {"ACCUEIL_WEBHOOK_LISTEN": "localhost"},
+            "ACCUEIL_WEBHOOK_LISTEN must be HOST:PORT (got 'localhost')",
+        ),
+        (
+            {"ACCUEIL_LOG_LEVEL": "loud"},
+            "ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got 'LOUD')",
+        ),
+    ],
+)
+def test_malformed_values_name_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=environ)
+    assert str(caught.value) == message
+    assert "CANARY" not in str(caught.value)
+
+
+def test_unknown_key_in_the_toml_file(tmp_path: Path) -> None:
+    config = tmp_path / "accueil.toml"
+    config.write_text('log_level = "INFO"\ncolour = "red"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"ACCUEIL_CONFIG": str(config)})
+    assert str(caught.value) == f"ACCUEIL_CONFIG: {config} has an unknown setting 'colour'"
+
+
+def test_unreadable_toml_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"ACCUEIL_CONFIG": str(missing)})
+    assert str(caught.value) == f"ACCUEIL_CONFIG: cannot read {missing}: No such file or directory"
+
+
+def test_invalid_toml_file(tmp_path: Path) -> None:
+    config = tmp_path / "accueil.toml"
+    config.write_text("log_level = INFO\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"ACCUEIL_CONFIG": str(config)})
+    assert str(caught.value).startswith(f"ACCUEIL_CONFIG: {config} is not valid TOML: ")
+    assert "(at line 1, column 13)" in str(caught.value)
+
+
+def test_a_bad_value_in_the_toml_file_names_the_variable(tmp_path: Path) -> None:
+    config = tmp_path / "accueil.toml"
+    config.write_text('log_level = "chatty"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^ACCUEIL_LOG_LEVEL must be .* \(got 'CHATTY'\)$"):
+        load_settings(environ={"ACCUEIL_CONFIG": str(config)})
+
+
+def test_repr_never_shows_the_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "accueil.toml"
+    config.write_text(f'server_key = "{SERVER_KEY}"\n', encoding="utf-8")
+    settings = load_settings(
+        environ={
+            "ACCUEIL_CONFIG": str(config),
+            "ACCUEIL_TELEGRAM_TOKEN": TOKEN,
+            "ACCUEIL_WEBHOOK_URL": "https://bot.example.org/hook",
+            "ACCUEIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
+    )
+    assert settings.server_key is not None
+    assert settings.server_key.reveal() == SERVER_KEY
+    for shown in (repr(settings), str(settings), f"{settings}", repr(settings.telegram_token)):
+        assert "CANARY" not in shown
+    assert "telegram_token=Secret('***')" in repr(settings)
+    assert "server_key=Secret('***')" in repr(settings)
+    assert "webhook_secret=Secret('***')" in repr(settings)
+    assert str(Secret(TOKEN)) == "Secret('***')"
