@@ -15,7 +15,9 @@
     ├── DeliveryError          a message could not be delivered to a chat
     │   ├── RetryLater             try again after `after` seconds (rate limit, outage)
     │   └── RecipientGone          the chat cannot be reached any more (bot blocked)
-    └── SealError              sealed data cannot be opened (one opaque error)
+    ├── SealError              sealed data cannot be opened (one opaque error)
+    └── TranscriptUnreadable   a transcript cannot be read: wrong, revoked or
+                               missing key, or an entry altered, moved or removed
 
 Foreign exceptions are mapped at the boundary with ``raise ... from exc``.
 Operators see ``str(error)``: one line that says what to do. Victims never see
@@ -111,3 +113,7 @@ class RecipientGone(DeliveryError):
 
 class SealError(AccueilError):
     """Sealed data could not be opened. Deliberately says nothing more."""
+
+
+class TranscriptUnreadable(AccueilError):
+    """A transcript cannot be read. The one error for every decryption failure."""
