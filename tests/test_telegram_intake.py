@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from sqlalchemy import select
 
 from bot.settings import Settings
@@ -125,3 +127,24 @@ async def test_groups_are_ignored_and_commands_published(settings: Settings) -> 
             "restart",
         ]
         assert api.my_commands()[0]["description"] != api.my_commands(language_code="en")[0]["description"]
+
+
+async def test_logs_never_hold_what_a_victim_wrote_or_their_id(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "CANARY-log-5b1e"
+    user_id = 777000111
+    caplog.set_level(logging.DEBUG)
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings):
+        victim = Victim(api, user_id=user_id)
+        victim.write(f"/start {canary}")
+        await victim.answer("English")
+        await victim.question()
+        victim.write(canary)  # typed where a button is expected: kept out of the logs too
+        await victim.question()
+        api.user_sends_text(user_id, canary)
+        await victim.question()
+    records = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "conversation opened" in records
+    assert canary not in records
+    assert str(user_id) not in records
