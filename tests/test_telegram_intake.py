@@ -148,3 +148,16 @@ async def test_logs_never_hold_what_a_victim_wrote_or_their_id(
     assert "conversation opened" in records
     assert canary not in records
     assert str(user_id) not in records
+
+
+async def test_polling_survives_a_conflict_and_a_bot_api_outage(settings: Settings) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings):
+        await api.wait_for_call("getUpdates")
+        api.fail_next("getUpdates", status=409, description="Conflict: terminated by other getUpdates request")
+        api.fail_next("getUpdates", status=502, description="Bad Gateway")
+        victim = Victim(api, user_id=1006)
+        victim.write("/start")
+        language = await victim.question(timeout=15)
+        assert language.button_texts == ["Français", "English"]
+        failed = [c.status for c in api.calls_of("getUpdates") if c.status != 200]
+        assert sorted(failed) == [409, 502]

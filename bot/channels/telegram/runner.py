@@ -20,6 +20,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -110,7 +112,14 @@ class Poller:
             except TelegramRetryAfter as exc:
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (TelegramNetworkError, TelegramServerError) as exc:
+            except TelegramUnauthorizedError as exc:
+                raise ConfigError("ACCUEIL_TELEGRAM_TOKEN was revoked; get a new one from @BotFather") from exc
+            except TelegramConflictError:
+                log.warning("another process is polling with this token; retrying in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            except (TelegramNetworkError, TelegramServerError, TelegramAPIError) as exc:
                 log.warning("Bot API unavailable (%s); retrying in %.0f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
