@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 DEV_KEYS := dev-keys
 
-.PHONY: install run test test-postgres lint typecheck check lock clean
+.PHONY: install run dev-key test test-postgres lint typecheck check lock clean
 
 install: $(STAMP)
 
@@ -20,8 +20,24 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 ## The bot (with no ACCUEIL_TELEGRAM_TOKEN, the intake opens in this terminal).
-run: $(STAMP)
+run: $(STAMP) dev-key
 	$(VENV)/bin/accueil run
+
+## Development only: a recipient key under ./dev-keys/ (outside the data directory),
+## its passphrase stored beside it, so transcripts can be read while trying things out.
+dev-key: $(STAMP)
+	@if [ ! -f $(DEV_KEYS)/dev.key ]; then \
+		mkdir -p $(DEV_KEYS) && chmod 700 $(DEV_KEYS) && \
+		$(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > $(DEV_KEYS)/passphrase && \
+		chmod 600 $(DEV_KEYS)/passphrase && \
+		ACCUEIL_KEY_PASSPHRASE="$$(cat $(DEV_KEYS)/passphrase)" $(VENV)/bin/accueil keys init \
+			--out $(DEV_KEYS)/dev.key --label "DEVELOPMENT ONLY" && \
+		echo "*** DEVELOPMENT ONLY: a recipient key was made in $(DEV_KEYS)/ with its passphrase beside it." && \
+		echo "*** Anyone with that folder reads every transcript. For real use: accueil keys init on a" && \
+		echo "*** caseworker's machine, accueil keys add FILE.pub here, then accueil keys revoke the dev key."; \
+	else \
+		$(VENV)/bin/accueil keys add $(DEV_KEYS)/dev.key.pub --label "DEVELOPMENT ONLY" >/dev/null; \
+	fi
 
 ## The whole test suite (PostgreSQL tests run when ACCUEIL_TEST_POSTGRES_URL answers).
 test: $(STAMP)

@@ -4,6 +4,10 @@
     accueil shell [--lang xx]        the intake in this terminal
     accueil dialogs check            validate every dialog against every catalog
     accueil db upgrade               apply database migrations
+    accueil keys init|add|list|revoke|rewrap   recipient keys for transcripts
+    accueil cases list               cases, without their content
+    accueil transcript show|export CASE --key FILE   read a transcript (caseworkers)
+    accueil purge --case CASE | --older-than DAYS    destroy cases for good
 
 Every error an operator can fix ends the command with one line on stderr and
 exit code 2; nothing prints a traceback.
@@ -13,21 +17,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.app import build_core, load_content
+from bot import admin, keyfiles
+from bot.app import Core, build_core, load_content
 from bot.channels.base import Receiver
 from bot.channels.terminal import TerminalSender, run_shell
 from bot.conversation import utcnow
 from bot.engine import DialogCheck
-from bot.errors import AccueilError
+from bot.errors import AccueilError, ConfigError
 from bot.logs import setup_logging
 from bot.outbox import Outbox
 from bot.settings import Settings, load_settings
-from storage import db
+from storage import db, transcripts
 
 log = logging.getLogger("accueil")
 
@@ -50,6 +57,38 @@ def _parser() -> argparse.ArgumentParser:
     database = sub.add_parser("db", help="database maintenance")
     db_sub = database.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
+
+    keys = sub.add_parser("keys", help="recipient keys: who can read transcripts")
+    keys_sub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = keys_sub.add_parser("init", help="create a key pair and register its public half")
+    init.add_argument("--out", required=True, type=Path, help="where to write the private key (kept off the server)")
+    init.add_argument("--label", default="association", help="whose key this is, e.g. a caseworker's name")
+    add = keys_sub.add_parser("add", help="register a public key file (FILE.pub) made elsewhere")
+    add.add_argument("public_file", type=Path)
+    add.add_argument("--label")
+    keys_sub.add_parser("list", help="registered keys")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key: it reads no transcript any more")
+    revoke.add_argument("key_id")
+    rewrap = keys_sub.add_parser("rewrap", help="give keys added later access to past transcripts")
+    rewrap.add_argument("--key", required=True, type=Path, help="a current private key file")
+
+    cases = sub.add_parser("cases", help="cases")
+    cases_sub = cases.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cases_sub.add_parser("list", help="every case: id, started, language, status, urgency (no content)")
+
+    transcript = sub.add_parser("transcript", help="read a transcript with a private key")
+    transcript_sub = transcript.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = transcript_sub.add_parser("show", help="print a transcript")
+    export = transcript_sub.add_parser("export", help="export a transcript")
+    for command in (show, export):
+        command.add_argument("case")
+        command.add_argument("--key", required=True, type=Path, help="your private key file")
+    export.add_argument("--format", choices=("json", "md"), default="md")
+
+    purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument("--case")
+    which.add_argument("--older-than", type=int, metavar="DAYS")
     return parser
 
 
@@ -89,6 +128,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
         print("database is up to date")
         return 0
+    if args.command in ("keys", "cases", "transcript", "purge"):
+        return await _admin(args, settings)
     if args.command == "shell":
         return await _shell(settings, args.lang)
     if settings.telegram_token is None:
@@ -102,11 +143,81 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return await _run_telegram(settings)
 
 
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.log_level != "DEBUG":  # the output is the answer; keep logs for problems
+        logging.getLogger().setLevel(logging.WARNING)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        now = utcnow()
+        if args.command == "keys":
+            if args.action == "init":
+                text = await admin.keys_init(sessions, args.out, args.label, settings.data_dir, now)
+            elif args.action == "add":
+                text = await admin.keys_add(sessions, args.public_file, args.label, now)
+            elif args.action == "list":
+                text = await admin.keys_list(sessions)
+            elif args.action == "revoke":
+                text = await admin.keys_revoke(sessions, args.key_id, now)
+            else:
+                text = await admin.keys_rewrap(sessions, args.key)
+        elif args.command == "cases":
+            text = await admin.cases_list(sessions)
+        elif args.command == "transcript":
+            entries = await admin.transcript_entries(sessions, args.case, args.key)
+            case = args.case.upper()
+            if args.action == "show":
+                text = admin.render_text(case, entries)
+            elif args.format == "json":
+                text = admin.render_json(case, entries)
+            else:
+                text = admin.render_markdown(case, entries)
+        elif args.case:
+            text = await admin.purge_case(sessions, args.case)
+        else:
+            text = f"{await admin.purge_older_than(sessions, args.older_than, utcnow)} case(s) destroyed"
+        print(text.rstrip("\n"))
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _ready_to_serve(core: Core) -> None:
+    """The bot holds public keys only, and needs at least one to write transcripts to."""
+    found = keyfiles.private_keys_under(core.settings.data_dir)
+    if found:
+        raise ConfigError(
+            f"a recipient private key is in the data directory ({found[0]}): move it to a caseworker's "
+            "machine (or an offline place); the bot must only hold public keys"
+        )
+    async with core.sessions() as session:
+        if not await transcripts.active_recipients(session):
+            raise ConfigError(
+                "no recipient key is registered, so no one could read transcripts: "
+                "run `accueil keys init --out FILE` (keep FILE off this server)"
+            )
+
+
+async def _retention(core: Core, stop: asyncio.Event, every: float = 86400.0) -> None:
+    """Destroy cases older than ACCUEIL_RETENTION_DAYS, once a day."""
+    while not stop.is_set():
+        try:
+            purged = await admin.purge_older_than(core.sessions, core.settings.retention_days, utcnow)
+            if purged:
+                log.info("retention: cases destroyed", extra={"count": purged})
+        except Exception:  # the bot must outlive one failed round
+            log.exception("retention round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
 async def _shell(settings: Settings, language: str | None) -> int:
     if settings.log_level != "DEBUG":  # keep the terminal for the conversation
         logging.getLogger().setLevel(logging.WARNING)
     core = await build_core(settings)
     try:
+        await _ready_to_serve(core)
         if language is not None and language not in core.content.catalogs:
             available = ", ".join(c.language for c in core.content.catalogs)
             print(f"accueil: no catalog for {language!r}; available: {available}", file=sys.stderr)
@@ -138,11 +249,13 @@ async def _run_telegram(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
+        await _ready_to_serve(core)
         name = await check_token(bot)
         await publish_commands(bot, core.content.catalogs)
         outbox = Outbox(core.sessions, core.keys, TelegramSender(bot), utcnow)
         dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox))
         retries = asyncio.create_task(outbox.run(stop))
+        retention = asyncio.create_task(_retention(core, stop))
         log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
         if settings.webhook_url:
             assert settings.webhook_secret is not None
@@ -159,7 +272,7 @@ async def _run_telegram(settings: Settings) -> int:
         else:
             await Poller(bot, dispatcher).run(stop)
         stop.set()
-        await retries
+        await asyncio.gather(retries, retention)
         await outbox.flush_due()
         log.info("bot stopped")
         return 0

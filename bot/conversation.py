@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import engine
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
+from bot.errors import SealError
 from bot.i18n import Catalogs
+from bot.transcript import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation
@@ -90,6 +92,7 @@ class ConversationService:
         self.keys = keys
         self.clock = clock
         self.languages = catalogs.languages()
+        self.transcript = TranscriptWriter(keys)
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
         now = self.clock()
@@ -102,10 +105,13 @@ class ConversationService:
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
         if conversation is None:
             conversation, state, effects = await self._open(session, inbound, user_ref, now)
+            step = None
         else:
-            state = self._state(conversation)
-            state, effects = engine.advance(self.dialog, state, inbound.event, now, self.languages)
-        toast = await self._apply(session, conversation, state, effects, now)
+            before = self._state(conversation)
+            step = before.step
+            state, effects = engine.advance(self.dialog, before, inbound.event, now, self.languages)
+        entries = self._said(inbound.event, step, conversation.language, now)
+        toast = await self._apply(session, conversation, state, effects, entries, now)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
 
     async def _open(
@@ -128,11 +134,13 @@ class ConversationService:
             updated_at=now,
         )
         await repo.add_conversation(session, conversation)
+        await self.transcript.start(session, conversation)
         log.info("conversation opened", extra={"case": public_id, "channel": inbound.channel})
         return conversation, state, effects
 
     def _state(self, conversation: Conversation) -> State:
-        assert conversation.state_sealed is not None
+        if conversation.state_sealed is None:
+            raise SealError("the conversation has no working state")
         raw = self.keys.open(conversation.state_sealed, f"state:{conversation.public_id}")
         return State.from_dict(json.loads(raw))
 
@@ -145,34 +153,63 @@ class ConversationService:
         conversation: Conversation,
         state: State,
         effects: Sequence[Effect],
+        entries: list[Entry],
         now: datetime,
     ) -> str | None:
         toast: str | None = None
         language = conversation.language
+        at = now.isoformat()
         for effect in effects:
             if isinstance(effect, engine.LanguageChanged):
                 language = effect.language
             elif isinstance(effect, engine.Marked):
                 if effect.mark == "urgent":
                     conversation.urgent = True
+                entries.append(Entry("system", at, "event", text=f"marked {effect.mark}"))
                 log.info("case marked", extra={"case": conversation.public_id, "mark": effect.mark})
             elif isinstance(effect, engine.HandedOff):
+                entries.append(Entry("system", at, "event", text=f"handed off: {effect.reason}"))
                 log.info("handed off", extra={"case": conversation.public_id, "reason": effect.reason})
             elif isinstance(effect, engine.Toast):
                 toast = self.catalogs.render(language, effect.text)
             else:
                 item = self._render(effect, language)
-                if item is not None:
-                    kind, turn, payload = item
-                    sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
-                    await repo.enqueue(session, conversation.id, kind, sealed, turn, now)
+                if item is None:
+                    continue
+                kind, turn, payload = item
+                sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
+                await repo.enqueue(session, conversation.id, kind, sealed, turn, now)
+                if kind == "message":
+                    entries.append(Entry("bot", at, "message", text=payload["text"], language=language))
+                elif kind == "close" and payload["echo"]:
+                    entries.append(Entry("victim", at, "answer", text=payload["echo"], language=language))
+        if state.status != "intake" and state.answers:
+            # The intake is over: its answers go into the transcript, out of the working state.
+            entries.append(Entry("system", at, "answers", answer=state.to_dict()["answers"]))
+            state = replace(state, answers={}, selection=())
+        await self.transcript.append(session, conversation, entries)
         conversation.language = language
         conversation.status = state.status
         conversation.updated_at = now
-        conversation.state_sealed = self.keys.seal(
-            json.dumps(state.to_dict()).encode(), f"state:{conversation.public_id}"
+        conversation.state_sealed = (
+            None
+            if state.status == "ended"
+            else self.keys.seal(json.dumps(state.to_dict()).encode(), f"state:{conversation.public_id}")
         )
         return toast
+
+    @staticmethod
+    def _said(event: engine.Inbound, step: str | None, language: str | None, now: datetime) -> list[Entry]:
+        """What the victim did, as written (a button press is recorded with its answer)."""
+        at = now.isoformat()
+        if isinstance(event, engine.TextIn):
+            return [Entry("victim", at, "message", text=event.text, language=language, step=step)]
+        if isinstance(event, engine.Command):
+            text = f"/{event.name} {event.args}".strip()
+            return [Entry("victim", at, "command", text=text, language=language, step=step)]
+        if isinstance(event, engine.Media):
+            return [Entry("victim", at, "media", text=event.kind, step=step)]
+        return []
 
     def _render(self, effect: Effect, language: str | None) -> tuple[str, int | None, dict[str, Any]] | None:
         text = self.catalogs.render

@@ -56,6 +56,7 @@ class Settings:
     default_language: str = "fr"
     server_key: Secret | None = None
     log_level: str = "INFO"
+    retention_days: int = 365
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -77,6 +78,7 @@ _KNOWN = {
     "default_language",
     "server_key",
     "log_level",
+    "retention_days",
     "config",
 }
 
@@ -118,6 +120,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         raise ConfigError(f"ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
     language = values.pop("default_language", "fr")
     server_key = values.pop("server_key", None)
+    retention = values.pop("retention_days", "365")
+    if not retention.isdigit() or int(retention) < 1:
+        raise ConfigError(f"ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1 (got {retention!r})")
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -131,6 +136,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         default_language=language,
         server_key=Secret(server_key) if server_key else None,
         log_level=level,
+        retention_days=int(retention),
         extra=values,
     )
     return settings

@@ -71,3 +71,59 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         Index("ix_outbox_conversation", "conversation_id", "id"),
     )
+
+
+class RecipientKey(Base):
+    """A public key transcripts are wrapped to (a caseworker's, or the association's)."""
+
+    __tablename__ = "recipient_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Transcript(Base):
+    """Where a conversation's transcript stands: the server can append, not read."""
+
+    __tablename__ = "transcripts"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    #: The newest chain key, sealed under the server key (it opens no past entry).
+    chain_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    next_seq: Mapped[int] = mapped_column(Integer)
+    last_digest: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TranscriptKey(Base):
+    """The first chain key of a transcript, wrapped with HPKE to one recipient key."""
+
+    __tablename__ = "transcript_keys"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TranscriptEntry(Base):
+    """One sealed entry: who spoke, when, what, its translation."""
+
+    __tablename__ = "transcript_entries"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

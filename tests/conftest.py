@@ -15,7 +15,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import Core, build_core
+from bot.conversation import utcnow
 from bot.settings import Settings, load_settings
+from storage import transcripts
+from storage.crypto import RecipientPrivateKey
+from storage.db import make_engine, session_factory, upgrade
 
 POSTGRES_URL = os.environ.get("ACCUEIL_TEST_POSTGRES_URL")
 SKIP_POSTGRES = "PostgreSQL tests need ACCUEIL_TEST_POSTGRES_URL (`.ci/run` sets it when 127.0.0.1:5432 answers)"
@@ -79,7 +83,25 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(data_dir: Path, database_url: str) -> Settings:
+def recipient() -> RecipientPrivateKey:
+    """The association's key in tests: transcripts are wrapped to it."""
+    return RecipientPrivateKey.generate()
+
+
+async def register_recipient(database_url: str, key: RecipientPrivateKey, label: str = "association") -> None:
+    """Migrate the database and register `key`'s public half, as `accueil keys init` does."""
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine).begin() as session:
+            await transcripts.add_recipient(session, key.key_id, label, key.public.raw, utcnow())
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def settings(data_dir: Path, database_url: str, recipient: RecipientPrivateKey) -> Settings:
+    await register_recipient(database_url, recipient)
     return load_settings({"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_DATABASE_URL": database_url})
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from bot.testing.fake_bot_api import FakeBotAPI
 from storage.db import make_engine
 from tests.telegram import TOKEN, Victim
@@ -52,7 +52,8 @@ async def _outbox_drained(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_killed_mid_intake_the_victim_continues_at_the_same_step(data_dir: Path, database_url: str) -> None:
+async def test_killed_mid_intake_the_victim_continues_at_the_same_step(settings: Settings) -> None:
+    data_dir, database_url = settings.data_dir, settings.database_url
     async with FakeBotAPI(token=TOKEN) as api:
         first = await _start(api, data_dir, database_url)
         try:
