@@ -38,7 +38,12 @@ def accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -77,9 +82,16 @@ async def test_the_canary_is_nowhere_but_in_the_transcript_read_with_the_key(
     engine = make_engine(settings.database_url)
     try:
         async with engine.connect() as connection:
-            for table in ("conversations", "outbox", "processed_updates", "transcripts", "transcript_keys",
-                          "transcript_entries", "recipient_keys"):
-                rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608
+            for table in (
+                "conversations",
+                "outbox",
+                "processed_updates",
+                "transcripts",
+                "transcript_keys",
+                "transcript_entries",
+                "recipient_keys",
+            ):
+                rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
                 assert CANARY.encode() not in repr(rows).encode(), table
                 assert b"5550123" not in repr(rows).encode(), table
     finally:
@@ -98,8 +110,9 @@ async def test_the_canary_is_nowhere_but_in_the_transcript_read_with_the_key(
     assert "Are you in danger right now?" in shown.stdout  # the bot's side is there too
     assert "in_danger: no" in shown.stdout  # the intake's answers, sealed at handoff
 
-    exported = accueil(settings, "transcript", "export", case, "--key", str(tmp_path / "keys" / "a.key"),
-                       "--format", "json")
+    exported = accueil(
+        settings, "transcript", "export", case, "--key", str(tmp_path / "keys" / "a.key"), "--format", "json"
+    )
     assert exported.returncode == 0 and f'"text": "Lyon {CANARY}"' in exported.stdout
 
 
@@ -117,16 +130,27 @@ async def test_another_key_a_revoked_key_and_a_purged_case_fail_with_one_line(
 
     wrong = subprocess.run(
         [sys.executable, "-m", "bot.cli", "transcript", "show", case, "--key", str(own)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "ACCUEIL_DATA_DIR": str(settings.data_dir),
-             "ACCUEIL_DATABASE_URL": settings.database_url, "ACCUEIL_KEY_PASSPHRASE": "not the passphrase"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            **os.environ,
+            "ACCUEIL_DATA_DIR": str(settings.data_dir),
+            "ACCUEIL_DATABASE_URL": settings.database_url,
+            "ACCUEIL_KEY_PASSPHRASE": "not the passphrase",
+        },
     )
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
 
     # A second key is added later; rewrap gives it the past case; then the first key is revoked.
     second = RecipientPrivateKey.generate()
     await register_recipient(settings.database_url, second, "caseworker 2")
-    assert accueil(settings, "transcript", "show", case, "--key", str(_key_file(tmp_path, second, "b.key"))).returncode == 2
+    assert (
+        accueil(settings, "transcript", "show", case, "--key", str(_key_file(tmp_path, second, "b.key"))).returncode
+        == 2
+    )
     rewrapped = accueil(settings, "keys", "rewrap", "--key", str(own))
     assert rewrapped.returncode == 0 and "1 transcript key(s)" in rewrapped.stdout
     assert CANARY in accueil(settings, "transcript", "show", case, "--key", str(tmp_path / "keys" / "b.key")).stdout
@@ -149,9 +173,11 @@ async def test_a_flipped_byte_in_one_stored_entry_names_that_entry(
     engine = make_engine(settings.database_url)
     try:
         async with engine.begin() as connection:
-            row = (await connection.execute(
-                select(TranscriptEntry.conversation_id, TranscriptEntry.sealed).where(TranscriptEntry.seq == 5)
-            )).one()
+            row = (
+                await connection.execute(
+                    select(TranscriptEntry.conversation_id, TranscriptEntry.sealed).where(TranscriptEntry.seq == 5)
+                )
+            ).one()
             damaged = bytearray(row.sealed)
             damaged[20] ^= 0x01
             await connection.execute(
