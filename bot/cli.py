@@ -215,13 +215,13 @@ async def _retention(core: Core, stop: asyncio.Event, every: float = 86400.0) ->
 async def _shell(settings: Settings, language: str | None) -> int:
     if settings.log_level != "DEBUG":  # keep the terminal for the conversation
         logging.getLogger().setLevel(logging.WARNING)
+    catalogs = load_content(settings).catalogs
+    if language is not None and language not in catalogs:
+        available = ", ".join(c.language for c in catalogs)
+        raise ConfigError(f"no catalog for {language!r}; available: {available}")
     core = await build_core(settings)
     try:
         await _ready_to_serve(core)
-        if language is not None and language not in core.content.catalogs:
-            available = ", ".join(c.language for c in core.content.catalogs)
-            print(f"accueil: no catalog for {language!r}; available: {available}", file=sys.stderr)
-            return 2
         sender = TerminalSender(sys.stdout)
         outbox = Outbox(core.sessions, core.keys, sender, utcnow)
         await run_shell(Receiver(core.service, core.sessions, outbox), sender, core.content.catalogs, language)

@@ -7,6 +7,7 @@ import binascii
 import getpass
 import json
 import os
+import sys
 from pathlib import Path
 
 from bot.errors import ConfigError, TranscriptUnreadable
@@ -23,6 +24,8 @@ def passphrase(*, confirm: bool) -> str:
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
+    if not sys.stdin.isatty():
+        raise ConfigError(f"no terminal to ask for the passphrase: set {PASSPHRASE_ENV}")
     try:
         first = getpass.getpass("Passphrase for the key: ")
         if confirm and getpass.getpass("Same passphrase again: ") != first:

@@ -370,6 +370,7 @@ def test_free_text_too_long_reasks_with_the_step_invalid_message() -> None:
     before = walk.state
     assert before.step == "location"
     assert walk.type("x" * 121) == [
+        Answered(before.turn, Msg("intake.location.ask"), ()),
         Say(Msg("intake.location.invalid")),
         Ask(Msg("intake.location.ask"), FREE_KB, before.turn + 1, "location"),
     ]
@@ -384,6 +385,7 @@ def test_free_text_blank_story_is_invalid() -> None:
     before = walk.state
     assert before.step == "story"
     assert walk.type("   \n ") == [
+        Answered(before.turn, Msg("intake.story.ask"), ()),
         Say(Msg("intake.story.invalid")),
         Ask(Msg("intake.story.ask"), FREE_KB, before.turn + 1, "story"),
     ]
@@ -414,7 +416,11 @@ steps:
 def test_free_text_validation_rules(text: str) -> None:
     walk = Walk(parse_dialog(PATTERN_DIALOG, "t.yaml"))
     before = walk.state
-    assert walk.type(text) == [Say(Msg("t.code_invalid")), Ask(Msg("t.code"), FREE_KB, 2, "code")]
+    assert walk.type(text) == [
+        Answered(before.turn, Msg("t.code"), ()),
+        Say(Msg("t.code_invalid")),
+        Ask(Msg("t.code"), FREE_KB, 2, "code"),
+    ]
     assert walk.state == replace(before, turn=2)
 
 
@@ -422,7 +428,11 @@ def test_free_text_valid_answer_and_default_invalid_message() -> None:
     walk = Walk(parse_dialog(PATTERN_DIALOG, "t.yaml"))
     assert walk.type(" 75001 ") == [Answered(1, Msg("t.code"), ()), Ask(Msg("t.name"), FREE_KB, 2, "name")]
     assert walk.state.answers == {"postcode": "75001"}
-    assert walk.type("") == [Say(Msg("common.invalid_text")), Ask(Msg("t.name"), FREE_KB, 3, "name")]
+    assert walk.type("") == [
+        Answered(2, Msg("t.name"), ()),
+        Say(Msg("common.invalid_text")),
+        Ask(Msg("t.name"), FREE_KB, 3, "name"),
+    ]
     assert walk.type("Amina") == [Answered(3, Msg("t.name"), ()), Say(Msg("t.done")), Finished()]
     assert walk.state.answers == {"postcode": "75001", "name": "Amina"}
     assert walk.state.status == "ended"
@@ -491,9 +501,13 @@ def test_human_command_hands_off_and_clears_the_selection() -> None:
 def test_language_command_mid_flow_returns_to_the_same_step_in_the_new_language() -> None:
     walk = walk_to("en", "no")
     assert walk.state.step == "consent"
-    assert walk.send(Command("language")) == [Ask(Msg("common.language_ask"), LANG_KB, 4, LANGUAGE_STEP)]
+    assert walk.send(Command("language")) == [
+        Answered(3, Msg("intake.consent.ask"), ()),
+        Ask(Msg("common.language_ask"), LANG_KB, 4, LANGUAGE_STEP),
+    ]
     assert (walk.state.step, walk.state.resume, walk.state.language) == (LANGUAGE_STEP, "consent", "en")
     assert walk.type("français") == [
+        Answered(4, Msg("common.language_ask"), ()),
         Say(Msg("common.choose_language")),
         Ask(Msg("common.language_ask"), LANG_KB, 5, LANGUAGE_STEP),
     ]
@@ -517,11 +531,17 @@ def test_language_command_clears_a_pending_selection() -> None:
 
 def test_language_command_on_the_language_question_just_reasks_it() -> None:
     walk = Walk()
-    assert walk.send(Command("language")) == [Ask(Msg("intake.language.ask"), LANG_KB, 2, "language")]
+    assert walk.send(Command("language")) == [
+        Answered(1, Msg("intake.language.ask"), ()),
+        Ask(Msg("intake.language.ask"), LANG_KB, 2, "language"),
+    ]
     assert walk.state.resume is None
     walk = walk_to("en", "no")
     walk.send(Command("language"))
-    assert walk.send(Command("language")) == [Ask(Msg("common.language_ask"), LANG_KB, 5, LANGUAGE_STEP)]
+    assert walk.send(Command("language")) == [
+        Answered(4, Msg("common.language_ask"), ()),
+        Ask(Msg("common.language_ask"), LANG_KB, 5, LANGUAGE_STEP),
+    ]
     assert walk.state.resume == "consent"
 
 
@@ -577,13 +597,35 @@ def test_restart_after_a_handoff_and_start_after_the_end() -> None:
 def test_reasks_the_current_question_after(inbound: Inbound, preface: str) -> None:
     walk = walk_to("en")
     before = walk.state
-    assert walk.send(inbound) == [Say(Msg(preface)), Ask(Msg("intake.safety.ask"), YES_NO_KB, 3, "safety")]
+    assert walk.send(inbound) == [
+        Answered(before.turn, Msg("intake.safety.ask"), ()),
+        Say(Msg(preface)),
+        Ask(Msg("intake.safety.ask"), YES_NO_KB, 3, "safety"),
+    ]
     assert walk.state == replace(before, turn=3)
+
+
+def test_help_closes_the_old_copy_of_the_question_and_its_buttons_go_stale() -> None:
+    walk = walk_to("en")
+    old_turn = walk.state.turn
+    assert walk.state.step == "safety"
+    effects = walk.send(Command("help"))
+    assert effects[0] == Answered(old_turn, Msg("intake.safety.ask"), ())
+    assert effects == [
+        Answered(old_turn, Msg("intake.safety.ask"), ()),
+        Say(Msg("common.help")),
+        Ask(Msg("intake.safety.ask"), YES_NO_KB, old_turn + 1, "safety"),
+    ]
+    before = walk.state
+    assert walk.send(Press(old_turn, "yes")) == STALE
+    assert walk.state == before
+    assert "in_danger" not in walk.state.answers
 
 
 def test_media_on_the_language_question() -> None:
     walk = Walk()
     assert walk.send(Media("sticker")) == [
+        Answered(1, Msg("intake.language.ask"), ()),
         Say(Msg("common.unsupported_media")),
         Ask(Msg("intake.language.ask"), LANG_KB, 2, "language"),
     ]

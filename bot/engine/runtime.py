@@ -305,8 +305,8 @@ def _command(
         if state.step == LANGUAGE_STEP or _current(dialog, state).kind == StepKind.LANGUAGE:
             return _reask(dialog, state, None, languages)
         resume = state.step
+        effects: list[Effect] = [Answered(state.turn, _question(dialog, state), ())]
         state = replace(state, resume=resume, selection=())
-        effects: list[Effect] = []
         state = _ask(state, _language_step(), effects, languages)
         return state, effects
     return _reask(dialog, state, Msg("common.unknown_command"), languages)
@@ -324,6 +324,8 @@ def _reask(dialog: Dialog, state: State, preface: Msg | None, languages: Languag
     effects: list[Effect] = [Say(preface)] if preface is not None else []
     if state.status != "intake":
         return state, effects
+    # The question is asked again below; its earlier copy loses its buttons.
+    effects.insert(0, Answered(state.turn, _question(dialog, state), ()))
     state = _ask(state, _current(dialog, state), effects, languages)
     return state, effects
 
