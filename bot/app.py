@@ -14,6 +14,7 @@ from bot.engine.runtime import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
 from bot.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
 from bot.settings import Settings
+from bot.translation.argos import ArgosTranslator
 from storage import db
 from storage.crypto import ServerKey, load_server_key
 
@@ -61,9 +62,11 @@ class Core:
     sessions: async_sessionmaker[AsyncSession]
     keys: ServerKey
     service: ConversationService
+    translator: ArgosTranslator
 
     async def close(self) -> None:
         await self.engine.dispose()
+        self.translator.close()
 
 
 async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcnow, migrate: bool = True) -> Core:
@@ -81,5 +84,15 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
     except BaseException:
         await engine.dispose()
         raise
-    service = ConversationService(content.intake, content.catalogs, keys, clock=clock)
-    return Core(settings, content, engine, db.session_factory(engine), keys, service)
+    translator = ArgosTranslator(
+        settings.models_dir, compute_type=settings.mt_compute_type, threads=settings.mt_threads
+    )
+    service = ConversationService(
+        content.intake,
+        content.catalogs,
+        keys,
+        clock=clock,
+        translator=translator,
+        staff_language=settings.staff_language,
+    )
+    return Core(settings, content, engine, db.session_factory(engine), keys, service, translator)

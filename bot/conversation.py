@@ -24,6 +24,7 @@ from bot.engine.runtime import Button
 from bot.errors import SealError
 from bot.i18n import Catalogs
 from bot.transcript import Entry, TranscriptWriter
+from bot.translation.port import NoTranslationPath, TranslationError, Translator
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation
@@ -86,7 +87,11 @@ class ConversationService:
         keys: ServerKey,
         *,
         clock: Callable[[], datetime] = utcnow,
+        translator: Translator | None = None,
+        staff_language: str = "fr",
     ) -> None:
+        self.translator = translator
+        self.staff_language = staff_language
         self.dialog = dialog
         self.catalogs = catalogs
         self.keys = keys
@@ -110,7 +115,7 @@ class ConversationService:
             before = self._state(conversation)
             step = before.step
             state, effects = engine.advance(self.dialog, before, inbound.event, now, self.languages)
-        entries = self._said(inbound.event, step, conversation.language, now)
+        entries = await self._said(conversation, inbound.event, step, now)
         toast = await self._apply(session, conversation, state, effects, entries, now)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
 
@@ -130,6 +135,7 @@ class ConversationService:
             language=state.language,
             status="intake",
             urgent=False,
+            interpreter_needed=False,
             created_at=now,
             updated_at=now,
         )
@@ -198,18 +204,50 @@ class ConversationService:
         )
         return toast
 
-    @staticmethod
-    def _said(event: engine.Inbound, step: str | None, language: str | None, now: datetime) -> list[Entry]:
+    async def _said(
+        self, conversation: Conversation, event: engine.Inbound, step: str | None, now: datetime
+    ) -> list[Entry]:
         """What the victim did, as written (a button press is recorded with its answer)."""
         at = now.isoformat()
+        language = conversation.language
         if isinstance(event, engine.TextIn):
-            return [Entry("victim", at, "message", text=event.text, language=language, step=step)]
+            translation = await self._to_staff(conversation, event.text)
+            return [
+                Entry(
+                    "victim",
+                    at,
+                    "message",
+                    text=event.text,
+                    language=language,
+                    step=step,
+                    translation=translation,
+                    machine_translated=translation is not None,
+                )
+            ]
         if isinstance(event, engine.Command):
             text = f"/{event.name} {event.args}".strip()
             return [Entry("victim", at, "command", text=text, language=language, step=step)]
         if isinstance(event, engine.Media):
             return [Entry("victim", at, "media", text=event.kind, step=step)]
         return []
+
+    async def _to_staff(self, conversation: Conversation, text: str) -> str | None:
+        """The victim's words in the staff language; None when no translation is needed or possible."""
+        source = conversation.language
+        if source is None or source == self.staff_language or not text.strip():
+            return None
+        if self.translator is None:
+            conversation.interpreter_needed = True
+            return None
+        try:
+            return (await self.translator.translate(text, source, self.staff_language)).text
+        except NoTranslationPath:
+            conversation.interpreter_needed = True
+            return None
+        except TranslationError:
+            conversation.interpreter_needed = True
+            log.warning("translation failed; the text is kept as written", extra={"case": conversation.public_id})
+            return None
 
     def _render(self, effect: Effect, language: str | None) -> tuple[str, int | None, dict[str, Any]] | None:
         text = self.catalogs.render

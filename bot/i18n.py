@@ -49,6 +49,10 @@ BOT_KEYS = frozenset(
     }
 )
 COMMANDS = ("start", "language", "help", "human", "restart")
+#: Languages written right to left: numbers filled into their messages are
+#: isolated left to right (U+2066 ... U+2069), so "+33 1 80 52 33 76" reads intact.
+RTL = frozenset({"ar", "fa", "he", "ps", "ur"})
+_LRI, _PDI = "\u2066", "\u2069"
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,8 @@ class Catalogs:
         return self._catalogs.get(language or "", self._catalogs[self.fallback])
 
     def languages(self) -> Languages:
-        """The language keyboard: the fallback first, then by code."""
-        order = sorted(self._catalogs, key=lambda code: (code != self.fallback, code))
+        """The language keyboard: the fallback first, then English, then by code."""
+        order = sorted(self._catalogs, key=lambda code: (code != self.fallback, code != REFERENCE, code))
         return Languages(tuple((code, self._catalogs[code].name) for code in order))
 
     def render(self, language: str | None, message: Msg | Verbatim) -> str:
@@ -94,6 +98,8 @@ class Catalogs:
         if text is None:
             text = self.get(self.fallback).messages.get(message.key, message.key)
         params = {**STANDARD_PARAMS, **message.params}
+        if self.get(language).language in RTL:
+            params = {name: f"{_LRI}{value}{_PDI}" for name, value in params.items()}
         return _PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text)
 
 

@@ -57,6 +57,10 @@ class Settings:
     server_key: Secret | None = None
     log_level: str = "INFO"
     retention_days: int = 365
+    models_dir: Path = Path("data/models")
+    staff_language: str = "fr"
+    mt_compute_type: str = "int8"
+    mt_threads: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +83,10 @@ _KNOWN = {
     "server_key",
     "log_level",
     "retention_days",
+    "models_dir",
+    "staff_language",
+    "mt_compute_type",
+    "mt_threads",
     "config",
 }
 
@@ -123,6 +131,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     retention = values.pop("retention_days", "365")
     if not retention.isdigit() or int(retention) < 1:
         raise ConfigError(f"ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1 (got {retention!r})")
+    models_dir = Path(values.pop("models_dir", str(data_dir / "models")))
+    staff_language = values.pop("staff_language", "fr")
+    compute_type = values.pop("mt_compute_type", "int8")
+    if compute_type not in ("int8", "int8_float32", "float32", "default", "auto"):
+        raise ConfigError(f"ACCUEIL_MT_COMPUTE_TYPE must be int8, int8_float32, float32 or auto (got {compute_type!r})")
+    threads = values.pop("mt_threads", "0")
+    if not threads.isdigit():
+        raise ConfigError(f"ACCUEIL_MT_THREADS must be a whole number, 0 for automatic (got {threads!r})")
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -137,6 +153,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         server_key=Secret(server_key) if server_key else None,
         log_level=level,
         retention_days=int(retention),
+        models_dir=models_dir,
+        staff_language=staff_language,
+        mt_compute_type=compute_type,
+        mt_threads=int(threads),
         extra=values,
     )
     return settings

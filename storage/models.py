@@ -31,6 +31,8 @@ class Conversation(Base):
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # intake | handoff | ended
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: No machine translation path for the victim's language, or it failed.
+    interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

