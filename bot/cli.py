@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import admin, keyfiles
+from bot import admin, keyfiles, languages
 from bot.app import Core, build_core, load_content
 from bot.channels.base import Receiver
 from bot.channels.terminal import TerminalSender, run_shell
@@ -34,6 +34,8 @@ from bot.errors import AccueilError, ConfigError
 from bot.logs import setup_logging
 from bot.outbox import Outbox
 from bot.settings import Settings, load_settings
+from bot.translation import packages
+from bot.translation.argos import ArgosTranslator, discover
 from storage import db, transcripts
 
 log = logging.getLogger("accueil")
@@ -85,6 +87,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--key", required=True, type=Path, help="your private key file")
     export.add_argument("--format", choices=("json", "md"), default="md")
 
+    sub.add_parser("languages", help="what the bot can do in each language: catalog, translation, interpreters")
+    models = sub.add_parser("models", help="offline translation models (Argos packages)")
+    models_sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = models_sub.add_parser("install", help="install .argosmodel files")
+    install.add_argument("files", nargs="+", type=Path)
+    models_sub.add_parser("list", help="installed models: pairs, sizes, versions")
+    remove = models_sub.add_parser("remove", help="remove the model of a pair, e.g. ar-en")
+    remove.add_argument("pair")
+    download = models_sub.add_parser("download", help="fetch models to and from English from the Argos index")
+    download.add_argument("codes", nargs="+", metavar="LANG")
+
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--case")
@@ -117,8 +130,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "dialogs":
         content = load_content(settings)
         steps = sum(len(d.steps) for d in content.dialogs.values())
-        languages = ", ".join(f"{c.language} ({c.review})" for c in content.catalogs)
-        print(f"{len(content.dialogs)} dialog(s), {steps} steps, catalogs: {languages}: all good")
+        catalog_list = ", ".join(f"{c.language} ({c.review})" for c in content.catalogs)
+        print(f"{len(content.dialogs)} dialog(s), {steps} steps, catalogs: {catalog_list}: all good")
         return 0
     if args.command == "db":
         engine = db.make_engine(settings.database_url)
@@ -130,6 +143,19 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command in ("keys", "cases", "transcript", "purge"):
         return await _admin(args, settings)
+    if args.command == "models":
+        print(_models(args, settings))
+        return 0
+    if args.command == "languages":
+        content = load_content(settings)
+        translator = ArgosTranslator(settings.models_dir)
+        try:
+            model_languages = {code for pair in translator.pairs() for code in pair}
+            rows = languages.matrix(content.catalogs, translator.route, settings.staff_language, model_languages)
+        finally:
+            translator.close()
+        print(languages.render(rows, settings.staff_language))
+        return 0
     if args.command == "shell":
         return await _shell(settings, args.lang)
     if settings.telegram_token is None:
@@ -181,6 +207,35 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> str:
+    directory = settings.models_dir
+    if args.action == "install":
+        lines = []
+        for file in args.files:
+
+            def progress(done: int, total: int, name: str = file.name) -> None:
+                print(f"\r{name}: {100 * done // max(total, 1):3d}%", end="", file=sys.stderr, flush=True)
+
+            package = packages.install(file, directory, progress)
+            print(file=sys.stderr)
+            lines.append(f"installed {package.from_code}-{package.to_code} {package.version} in {package.path}")
+        return "\n".join(lines)
+    if args.action == "remove":
+        return f"removed {packages.remove(args.pair, directory)}"
+    if args.action == "download":
+        found = packages.download(args.codes, directory, settings.data_dir)
+        return "\n".join(f"installed {path.name}" for path in found)
+    installed, broken = discover(directory)
+    if not installed and not broken:
+        return f"no model installed in {directory} (ACCUEIL_MODELS_DIR); `accueil models install FILE.argosmodel`"
+    lines = [f"{'pair':<8} {'version':<8} {'size':>9}  folder"]
+    for package in installed:
+        size = f"{package.size() / 1e6:.1f} MB"
+        lines.append(f"{package.from_code + '-' + package.to_code:<8} {package.version:<8} {size:>9}  {package.path}")
+    lines.extend(f"BROKEN   {item.path}: {item.reason}; remove it and install it again" for item in broken)
+    return "\n".join(lines)
 
 
 async def _ready_to_serve(core: Core) -> None:
