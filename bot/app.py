@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.conversation import ConversationService, utcnow
+from bot.detect import LanguageGuesser
 from bot.engine import Dialog, DialogCheck, load_dialogs
 from bot.engine.runtime import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
@@ -94,5 +95,6 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
         clock=clock,
         translator=translator,
         staff_language=settings.staff_language,
+        guesser=LanguageGuesser(c.language for c in content.catalogs),
     )
     return Core(settings, content, engine, db.session_factory(engine), keys, service, translator)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
+from bot.detect import LanguageGuesser
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
@@ -89,7 +90,9 @@ class ConversationService:
         clock: Callable[[], datetime] = utcnow,
         translator: Translator | None = None,
         staff_language: str = "fr",
+        guesser: LanguageGuesser | None = None,
     ) -> None:
+        self.guesser = guesser
         self.translator = translator
         self.staff_language = staff_language
         self.dialog = dialog
@@ -114,7 +117,10 @@ class ConversationService:
         else:
             before = self._state(conversation)
             step = before.step
-            state, effects = engine.advance(self.dialog, before, inbound.event, now, self.languages)
+            event = inbound.event
+            if isinstance(event, engine.TextIn) and self._choosing_language(before):
+                event = replace(event, guesses=self._guess(event))
+            state, effects = engine.advance(self.dialog, before, event, now, self.languages)
         entries = await self._said(conversation, inbound.event, step, now)
         toast = await self._apply(session, conversation, state, effects, entries, now)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
@@ -123,7 +129,8 @@ class ConversationService:
         self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime
     ) -> tuple[Conversation, State, list[Effect]]:
         hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
-        state, effects = engine.begin(self.dialog, now, self.languages, hint)
+        guesses = self._guess(inbound.event)
+        state, effects = engine.begin(self.dialog, now, self.languages, guesses[0] if guesses else hint, guesses)
         if isinstance(inbound.event, engine.Press):
             effects = [engine.Toast(Msg("common.stale_button")), *effects]
         public_id = repo.new_public_id()
@@ -143,6 +150,19 @@ class ConversationService:
         await self.transcript.start(session, conversation)
         log.info("conversation opened", extra={"case": public_id, "channel": inbound.channel})
         return conversation, state, effects
+
+    def _guess(self, event: engine.Inbound) -> tuple[str, ...]:
+        if self.guesser is None or not isinstance(event, engine.TextIn):
+            return ()
+        return self.guesser.guess(event.text[:500])
+
+    def _choosing_language(self, state: State) -> bool:
+        if state.status != "intake":
+            return False
+        step = self.dialog.steps.get(state.step)
+        return state.step == engine.runtime.LANGUAGE_STEP or (
+            step is not None and step.kind == engine.StepKind.LANGUAGE
+        )
 
     def _state(self, conversation: Conversation) -> State:
         if conversation.state_sealed is None:

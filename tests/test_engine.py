@@ -883,3 +883,48 @@ def test_every_message_key_the_engine_emits_is_in_the_english_catalog() -> None:
     # key of the intake.
     assert ENGINE_KEYS - seen == {"common.invalid_text"}
     assert INTAKE.message_keys() - seen == set()
+
+
+def test_a_first_message_in_another_language_puts_that_language_first() -> None:
+    three = Languages((("fr", "Français"), ("en", "English"), ("ar", "العربية")))
+    state, effects = begin(INTAKE, NOW, three, "ar", ("ar",))
+    assert state.language == "ar"
+    assert effects == [
+        Ask(
+            Msg("intake.language.ask"),
+            (
+                (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
+                (Button(Verbatim("English"), "en"),),
+            ),
+            1,
+            "language",
+        )
+    ]
+
+
+def test_text_at_the_language_question_proposes_the_guessed_language_and_the_victim_decides() -> None:
+    three = Languages((("fr", "Français"), ("en", "English"), ("ar", "العربية")))
+    walk = Walk(languages=three)
+    before = walk.state
+    effects = walk.send(TextIn("مرحبا", guesses=("ar", "fa")))  # fa has no catalog here: ignored
+    assert effects == [
+        Answered(before.turn, Msg("intake.language.ask"), ()),
+        LanguageChanged("ar"),
+        Ask(
+            Msg("intake.language.ask"),
+            (
+                (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
+                (Button(Verbatim("English"), "en"),),
+            ),
+            before.turn + 1,
+            "language",
+        ),
+    ]
+    assert walk.state.step == "language" and walk.state.language == "ar"
+    walk.press("en")
+    assert walk.state.language == "en" and walk.state.step == "safety"
+    # Without a guess, typing at the language question only asks to use the buttons.
+    plain = Walk(languages=three)
+    assert plain.send(TextIn("???"))[1] == Say(Msg("common.choose_language"))
+    # A guess plays no part once the language is chosen.
+    assert walk.send(TextIn("مرحبا", guesses=("ar",)))[1] == Say(Msg("common.use_buttons"))

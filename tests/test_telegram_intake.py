@@ -8,6 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from bot.engine import Msg
 from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotAPI
 from storage.models import Conversation
@@ -161,3 +162,28 @@ async def test_polling_survives_a_conflict_and_a_bot_api_outage(settings: Settin
         assert language.button_texts[:2] == ["Français", "English"]
         failed = [c.status for c in api.calls_of("getUpdates") if c.status != 200]
         assert sorted(failed) == [409, 502]
+
+
+async def test_a_victim_who_writes_in_arabic_is_offered_arabic_and_chooses(settings: Settings) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
+        victim = Victim(api, user_id=1007)  # no language_code from the Telegram app
+        victim.write("مرحبا، أحتاج إلى مساعدة")
+        language = await victim.question()
+        assert language.button_texts[0] == "العربية"
+        assert language.text is not None and language.text.splitlines()[1:] == [
+            "Choisissez votre langue.",
+            "Choose your language.",
+        ]
+        assert language.text.splitlines()[0] != "Choisissez votre langue."  # the Arabic line comes first
+        # At the language question, text in another script proposes that language instead.
+        victim.write("Здравствуйте, мне нужна помощь")
+        again = await victim.question()
+        assert again.button_texts[0] == "Русский"
+        assert api.message(victim.user_id, language.message_id).inline_keyboard == []  # old copy closed
+        # The victim has the last word: they choose Arabic after all.
+        victim.press(again, "العربية")
+        safety = await victim.question()
+        async with running.core.sessions() as session:
+            case = (await session.execute(select(Conversation))).scalar_one()
+        assert case.language == "ar"
+        assert safety.text == running.core.content.catalogs.render("ar", Msg("intake.safety.ask"))

@@ -43,6 +43,9 @@ class Start:
 @dataclass(frozen=True)
 class TextIn:
     text: str
+    #: Languages the text seems to be written in, likeliest first (detected
+    #: offline by the caller); used only while the language is being chosen.
+    guesses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,12 @@ class Languages:
     def name(self, code: str) -> str:
         return dict(self.choices).get(code, code)
 
+    def preferring(self, codes: Sequence[str]) -> Languages:
+        """The same languages, `codes` first (in their order)."""
+        known = dict(self.choices)
+        first = [(code, known[code]) for code in codes if code in known]
+        return Languages((*first, *((c, n) for c, n in self.choices if c not in codes)))
+
 
 # --- the engine -----------------------------------------------------------------
 
@@ -228,11 +237,12 @@ def new_state(dialog: Dialog, now: datetime, language: str | None = None) -> Sta
 
 
 def begin(
-    dialog: Dialog, now: datetime, languages: Languages, language: str | None = None
+    dialog: Dialog, now: datetime, languages: Languages, language: str | None = None, guesses: Sequence[str] = ()
 ) -> tuple[State, list[Effect]]:
+    """A new conversation; `guesses` (languages the first message seems written in) go first on the keyboard."""
     state = new_state(dialog, now, language)
     effects: list[Effect] = []
-    state = _enter(dialog, state, dialog.start, effects, languages)
+    state = _enter(dialog, state, dialog.start, effects, languages.preferring(guesses))
     return state, effects
 
 
@@ -263,7 +273,7 @@ def advance(
                 state, "asked_for_person", [Answered(state.turn, _question(dialog, state), (Msg("common.human"),))]
             )
         return _press(dialog, state, step, inbound.value, languages)
-    return _text(dialog, state, step, inbound.text, languages)
+    return _text(dialog, state, step, inbound, languages)
 
 
 def _current(dialog: Dialog, state: State) -> Step:
@@ -391,7 +401,20 @@ def _press(dialog: Dialog, state: State, step: Step, value: str, languages: Lang
     return state, [Toast(Msg("common.stale_button"))]
 
 
-def _text(dialog: Dialog, state: State, step: Step, text: str, languages: Languages) -> tuple[State, list[Effect]]:
+def _text(
+    dialog: Dialog, state: State, step: Step, inbound: TextIn, languages: Languages
+) -> tuple[State, list[Effect]]:
+    text = inbound.text
+    guesses = [code for code in inbound.guesses if code in dict(languages.choices)]
+    if step.kind == StepKind.LANGUAGE and guesses:
+        # Propose the language the person seems to write in: the question is asked
+        # again in that language, its button first; they still choose.
+        proposal: list[Effect] = [Answered(state.turn, Msg(step.text or ""), ())]
+        if guesses[0] != state.language:
+            proposal.append(LanguageChanged(guesses[0]))
+            state = replace(state, language=guesses[0])
+        state = _ask(state, step, proposal, languages.preferring(guesses))
+        return state, proposal
     if step.kind != StepKind.FREE_TEXT:
         hint = "common.choose_language" if step.kind == StepKind.LANGUAGE else "common.use_buttons"
         return _reask(dialog, state, Msg(hint), languages)
