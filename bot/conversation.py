@@ -104,33 +104,46 @@ class ConversationService:
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
         now = self.clock()
+        user_ref = self.keys.pseudonym(inbound.channel, inbound.user)
+        conversation = await repo.open_conversation(session, inbound.channel, user_ref)
+        event = inbound.event
+        before: State | None = None
+        guesses: tuple[str, ...] = ()
+        if conversation is None:
+            guesses = self._guess(event)
+            hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
+            language = guesses[0] if guesses else hint
+        else:
+            before = self._state(conversation)
+            language = conversation.language
+            if isinstance(event, engine.TextIn) and self._choosing_language(before):
+                event = replace(event, guesses=self._guess(event))
+        # Translate before the first write, so no write lock is held while a model runs.
+        entries, needs_interpreter = await self._said(event, language, before.step if before else None, now)
         if inbound.update_key is not None and not await repo.claim_update(
             session, inbound.channel, inbound.update_key, now
         ):
             log.info("duplicate update ignored", extra={"channel": inbound.channel})
             return Outcome(None, duplicate=True)
-        user_ref = self.keys.pseudonym(inbound.channel, inbound.user)
-        conversation = await repo.open_conversation(session, inbound.channel, user_ref)
-        if conversation is None:
-            conversation, state, effects = await self._open(session, inbound, user_ref, now)
-            step = None
+        if conversation is None or before is None:
+            conversation, state, effects = await self._open(session, inbound, user_ref, now, language, guesses)
         else:
-            before = self._state(conversation)
-            step = before.step
-            event = inbound.event
-            if isinstance(event, engine.TextIn) and self._choosing_language(before):
-                event = replace(event, guesses=self._guess(event))
             state, effects = engine.advance(self.dialog, before, event, now, self.languages)
-        entries = await self._said(conversation, inbound.event, step, now)
+        if needs_interpreter:
+            conversation.interpreter_needed = True
         toast = await self._apply(session, conversation, state, effects, entries, now)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
 
     async def _open(
-        self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime
+        self,
+        session: AsyncSession,
+        inbound: Inbound,
+        user_ref: str,
+        now: datetime,
+        language: str | None,
+        guesses: tuple[str, ...],
     ) -> tuple[Conversation, State, list[Effect]]:
-        hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
-        guesses = self._guess(inbound.event)
-        state, effects = engine.begin(self.dialog, now, self.languages, guesses[0] if guesses else hint, guesses)
+        state, effects = engine.begin(self.dialog, now, self.languages, language, guesses)
         if isinstance(inbound.event, engine.Press):
             effects = [engine.Toast(Msg("common.stale_button")), *effects]
         public_id = repo.new_public_id()
@@ -225,49 +238,45 @@ class ConversationService:
         return toast
 
     async def _said(
-        self, conversation: Conversation, event: engine.Inbound, step: str | None, now: datetime
-    ) -> list[Entry]:
-        """What the victim did, as written (a button press is recorded with its answer)."""
+        self, event: engine.Inbound, language: str | None, step: str | None, now: datetime
+    ) -> tuple[list[Entry], bool]:
+        """What the victim did, as written, and whether an interpreter will be needed.
+
+        A button press is recorded later, with its answer."""
         at = now.isoformat()
-        language = conversation.language
         if isinstance(event, engine.TextIn):
-            translation = await self._to_staff(conversation, event.text)
-            return [
-                Entry(
-                    "victim",
-                    at,
-                    "message",
-                    text=event.text,
-                    language=language,
-                    step=step,
-                    translation=translation,
-                    machine_translated=translation is not None,
-                )
-            ]
+            translation, needs_interpreter = await self._to_staff(event.text, language)
+            entry = Entry(
+                "victim",
+                at,
+                "message",
+                text=event.text,
+                language=language,
+                step=step,
+                translation=translation,
+                machine_translated=translation is not None,
+            )
+            return [entry], needs_interpreter
         if isinstance(event, engine.Command):
             text = f"/{event.name} {event.args}".strip()
-            return [Entry("victim", at, "command", text=text, language=language, step=step)]
+            return [Entry("victim", at, "command", text=text, language=language, step=step)], False
         if isinstance(event, engine.Media):
-            return [Entry("victim", at, "media", text=event.kind, step=step)]
-        return []
+            return [Entry("victim", at, "media", text=event.kind, step=step)], False
+        return [], False
 
-    async def _to_staff(self, conversation: Conversation, text: str) -> str | None:
-        """The victim's words in the staff language; None when no translation is needed or possible."""
-        source = conversation.language
+    async def _to_staff(self, text: str, source: str | None) -> tuple[str | None, bool]:
+        """The victim's words in the staff language (or None), and whether an interpreter is needed."""
         if source is None or source == self.staff_language or not text.strip():
-            return None
+            return None, False
         if self.translator is None:
-            conversation.interpreter_needed = True
-            return None
+            return None, True
         try:
-            return (await self.translator.translate(text, source, self.staff_language)).text
+            return (await self.translator.translate(text, source, self.staff_language)).text, False
         except NoTranslationPath:
-            conversation.interpreter_needed = True
-            return None
+            return None, True
         except TranslationError:
-            conversation.interpreter_needed = True
-            log.warning("translation failed; the text is kept as written", extra={"case": conversation.public_id})
-            return None
+            log.warning("translation failed; the text is kept as written", extra={"language": source})
+            return None, True
 
     def _render(self, effect: Effect, language: str | None) -> tuple[str, int | None, dict[str, Any]] | None:
         text = self.catalogs.render
