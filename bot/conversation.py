@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,8 @@ from storage.models import Conversation
 log = logging.getLogger("accueil.conversation")
 
 SELECTED = "✓ "
+#: How far back the Bot API lets a bot delete messages in a private chat.
+ERASABLE_FOR = timedelta(hours=48)
 
 
 def utcnow() -> datetime:
@@ -49,6 +51,7 @@ class Inbound:
     event: engine.Inbound
     update_key: str | None = None  # the channel's id for this event, for de-duplication
     language_hint: str | None = None
+    message_ref: str | None = None  # the channel's id of the victim's message (to erase it on quick exit)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class ConversationService:
             state, effects = engine.advance(self.dialog, before, event, now, self.languages)
         if needs_interpreter:
             conversation.interpreter_needed = True
+        if inbound.message_ref is not None:
+            await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
         toast = await self._apply(session, conversation, state, effects, entries, now)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
 
@@ -211,6 +216,9 @@ class ConversationService:
                 log.info("handed off", extra={"case": conversation.public_id, "reason": effect.reason})
             elif isinstance(effect, engine.Toast):
                 toast = self.catalogs.render(language, effect.text)
+            elif isinstance(effect, engine.QuickExit):
+                await self._quick_exit(session, conversation, now)
+                entries.append(Entry("system", at, "event", text="the victim used the quick exit"))
             else:
                 item = self._render(effect, language)
                 if item is None:
@@ -236,6 +244,17 @@ class ConversationService:
             else self.keys.seal(json.dumps(state.to_dict()).encode(), f"state:{conversation.public_id}")
         )
         return toast
+
+    async def _quick_exit(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
+        """Erase every message the Bot API lets us erase (48 hours), and queue nothing else."""
+        conversation.quick_exit = True
+        await session.flush()
+        await repo.drop_pending(session, conversation.id)
+        refs = await repo.erasable_messages(session, conversation.id, now - ERASABLE_FOR)
+        payload = json.dumps({"refs": refs}).encode()
+        sealed = self.keys.seal(payload, f"outbox:{conversation.public_id}")
+        await repo.enqueue(session, conversation.id, "erase", sealed, None, now)
+        log.info("quick exit", extra={"case": conversation.public_id, "messages": len(refs)})
 
     async def _said(
         self, event: engine.Inbound, language: str | None, step: str | None, now: datetime

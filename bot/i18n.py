@@ -46,9 +46,10 @@ BOT_KEYS = frozenset(
         "commands.help",
         "commands.human",
         "commands.restart",
+        "commands.exit",
     }
 )
-COMMANDS = ("start", "language", "help", "human", "restart")
+COMMANDS = ("start", "language", "help", "human", "restart", "exit")
 #: Languages written right to left: numbers filled into their messages are
 #: isolated left to right (U+2066 ... U+2069), so "+33 1 80 52 33 76" reads intact.
 RTL = frozenset({"ar", "fa", "he", "ps", "ur"})

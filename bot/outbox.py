@@ -33,11 +33,12 @@ log = logging.getLogger("accueil.outbox")
 class OutItem:
     """One thing to do in a chat, as the channel sees it."""
 
-    kind: str  # message | close | reselect
+    kind: str  # message | close | reselect | erase
     text: str = ""
     buttons: list[list[list[str]]] = field(default_factory=list)
     echo: str = ""
     target: str | None = None  # the channel's id of the message to change
+    refs: list[str] = field(default_factory=list)  # messages to erase
 
 
 class Sender(Protocol):
@@ -138,6 +139,7 @@ class Outbox:
             buttons=payload.get("buttons", []),
             echo=payload.get("echo", ""),
             target=target,
+            refs=[str(ref) for ref in payload.get("refs", [])],
         )
 
     async def _retry(

@@ -33,6 +33,8 @@ class Conversation(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     #: No machine translation path for the victim's language, or it failed.
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The victim used the quick exit: do not write to them first.
+    quick_exit: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -129,3 +131,18 @@ class TranscriptEntry(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class InboundMessage(Base):
+    """The channel's id of a message the victim sent (to erase it on quick exit)."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_ref: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_inbound_messages_conversation", "conversation_id", "received_at"),)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, OutboxMessage, ProcessedUpdate
+from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate
 
 _CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -146,3 +146,26 @@ async def drop_pending(session: AsyncSession, conversation_id: int) -> None:
 def backoff(attempts: int) -> timedelta:
     """1 s, 2 s, 4 s ... capped at 5 minutes."""
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
+
+
+async def record_inbound(session: AsyncSession, conversation_id: int, message_ref: str, at: datetime) -> None:
+    session.add(InboundMessage(conversation_id=conversation_id, message_ref=message_ref, received_at=at))
+
+
+async def erasable_messages(session: AsyncSession, conversation_id: int, since: datetime) -> list[str]:
+    """Ids of every message of the conversation, both sides, sent since `since`, oldest first."""
+    sent = await session.execute(
+        select(OutboxMessage.message_ref, OutboxMessage.sent_at).where(
+            OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.message_ref.is_not(None),
+            OutboxMessage.sent_at >= since,
+        )
+    )
+    received = await session.execute(
+        select(InboundMessage.message_ref, InboundMessage.received_at).where(
+            InboundMessage.conversation_id == conversation_id, InboundMessage.received_at >= since
+        )
+    )
+    refs = {str(ref) for ref, _ in [*sent.all(), *received.all()] if ref is not None}
+    return sorted(refs, key=lambda ref: int(ref) if ref.isdigit() else 0)

@@ -26,6 +26,7 @@ from bot.engine import (
     Media,
     Msg,
     Press,
+    QuickExit,
     Reselect,
     Say,
     Start,
@@ -38,7 +39,7 @@ from bot.engine import (
     load_dialog,
     parse_dialog,
 )
-from bot.engine.runtime import DONE_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
+from bot.engine.runtime import DONE_VALUE, EXIT_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
 from bot.i18n import load_catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +50,17 @@ NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 SKIP = Button(Msg("common.skip"), SKIP_VALUE)
 HUMAN = Button(Msg("common.human"), HUMAN_VALUE)
 DONE = Button(Msg("common.done"), DONE_VALUE)
-YES_NO_KB = ((Button(Msg("common.yes"), "yes"), Button(Msg("common.no"), "no")), (SKIP,), (HUMAN,))
-FREE_KB = ((SKIP,), (HUMAN,))
-LANG_KB = ((Button(Verbatim("Français"), "fr"), Button(Verbatim("English"), "en")),)
+EXIT = Button(Msg("common.exit"), EXIT_VALUE)
+YES_NO_KB = ((Button(Msg("common.yes"), "yes"), Button(Msg("common.no"), "no")), (SKIP,), (HUMAN,), (EXIT,))
+FREE_KB = ((SKIP,), (HUMAN,), (EXIT,))
+LANG_KB = ((Button(Verbatim("Français"), "fr"), Button(Verbatim("English"), "en")), (EXIT,))
 STALE = [Toast(Msg("common.stale_button"))]
 
 
 def needs_kb(*selected: str) -> tuple[tuple[Button, ...], ...]:
     values = ["accommodation", "health", "papers", "french_work", "emergency_money", "legal"]
     rows = tuple((Button(Msg(f"intake.needs.{v}"), v, v in selected),) for v in values)
-    return (*rows, (DONE,), (SKIP,), (HUMAN,))
+    return (*rows, (DONE,), (SKIP,), (HUMAN,), (EXIT,))
 
 
 class Walk:
@@ -143,6 +145,7 @@ def test_full_walk_in_danger_choosing_skipping_and_typing() -> None:
                 ),
                 (SKIP,),
                 (HUMAN,),
+                (EXIT,),
             ),
             5,
             "what_happened",
@@ -163,6 +166,7 @@ def test_full_walk_in_danger_choosing_skipping_and_typing() -> None:
                 *((Button(Msg(f"intake.contact.{v}"), v),) for v in ("this_chat", "phone_call", "sms", "meet")),
                 (SKIP,),
                 (HUMAN,),
+                (EXIT,),
             ),
             9,
             "contact",
@@ -271,6 +275,7 @@ def test_no_consent_then_leave_ends_the_conversation() -> None:
                 (Button(Msg("intake.no_consent.person"), "person"),),
                 (Button(Msg("intake.no_consent.leave"), "leave"),),
                 (SKIP,),
+                (EXIT,),
             ),
             4,
             "no_consent_choice",
@@ -314,7 +319,7 @@ def test_offer_person_false_removes_the_person_button() -> None:
         "x.yaml",
     )
     assert dialog.step("q").offer_person is False
-    assert Walk(dialog).effects == [Ask(Msg("t.q"), YES_NO_KB[:2], 1, "q")]
+    assert Walk(dialog).effects == [Ask(Msg("t.q"), (*YES_NO_KB[:2], (EXIT,)), 1, "q")]
 
 
 # --- multiple choice --------------------------------------------------------------
@@ -647,6 +652,7 @@ def test_language_keyboard_rows_hold_two_languages() -> None:
             (
                 (Button(Verbatim("Français"), "fr"), Button(Verbatim("العربية"), "ar")),
                 (Button(Verbatim("English"), "en"),),
+                (EXIT,),
             ),
             1,
             "language",
@@ -895,6 +901,7 @@ def test_a_first_message_in_another_language_puts_that_language_first() -> None:
             (
                 (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
                 (Button(Verbatim("English"), "en"),),
+                (EXIT,),
             ),
             1,
             "language",
@@ -915,6 +922,7 @@ def test_text_at_the_language_question_proposes_the_guessed_language_and_the_vic
             (
                 (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
                 (Button(Verbatim("English"), "en"),),
+                (EXIT,),
             ),
             before.turn + 1,
             "language",
@@ -928,3 +936,23 @@ def test_text_at_the_language_question_proposes_the_guessed_language_and_the_vic
     assert plain.send(TextIn("???"))[1] == Say(Msg("common.choose_language"))
     # A guess plays no part once the language is chosen.
     assert walk.send(TextIn("مرحبا", guesses=("ar",)))[1] == Say(Msg("common.use_buttons"))
+
+
+@pytest.mark.parametrize("how", ["button", "command", "old button"])
+def test_quick_exit_from_any_step_even_an_old_keyboard(how: str) -> None:
+    walk = walk_to("en", "no", "yes")
+    old_turn = walk.state.turn - 1
+    inbound: Inbound = {
+        "button": Press(walk.state.turn, EXIT_VALUE),
+        "command": Command("exit"),
+        "old button": Press(old_turn, EXIT_VALUE),
+    }[how]
+    assert walk.send(inbound) == [QuickExit()]
+    assert walk.state.status == "ended" and "quick_exit" in walk.state.marks
+
+
+def test_quick_exit_during_handoff_keeps_the_handoff() -> None:
+    walk = walk_to("en", "no", "yes")
+    walk.send(Command("human"))
+    assert walk.send(Command("exit")) == [QuickExit()]
+    assert walk.state.status == "handoff" and "quick_exit" in walk.state.marks

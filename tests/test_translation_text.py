@@ -41,8 +41,14 @@ def test_protected_spans_come_back_verbatim() -> None:
     )
     protected = protect(text)
     assert protected.spans == (
-        "+33 6 12 34 56 78", "marie_dupont@example.org", "12/03/2024", "18:30", "@karim_b",
-        "https://example.org/a?b=1", "3", "id_card_2",
+        "+33 6 12 34 56 78",
+        "marie_dupont@example.org",
+        "12/03/2024",
+        "18:30",
+        "@karim_b",
+        "https://example.org/a?b=1",
+        "3",
+        "id_card_2",
     )
     bare = re.sub(r"⟦\d+⟧", "", protected.text)
     assert bare == "Call  or write to . On  at   sent  and  photos; file .pdf"

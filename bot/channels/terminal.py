@@ -30,6 +30,11 @@ class TerminalSender:
         self._count = 0
 
     async def deliver(self, chat: str, item: OutItem) -> str | None:
+        if item.kind == "erase":
+            self.out.write("\033[2J\033[3J\033[H")  # clear the screen and its scrollback
+            self.out.flush()
+            self.buttons = []
+            return None
         if item.kind == "close":
             if item.echo:
                 self.out.write(f"  → {item.echo}\n")

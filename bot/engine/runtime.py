@@ -26,6 +26,7 @@ Status: TypeAlias = Literal["intake", "handoff", "ended"]
 SKIP_VALUE = "__skip__"
 HUMAN_VALUE = "__human__"
 DONE_VALUE = "__done__"
+EXIT_VALUE = "__exit__"
 LANGUAGE_STEP = "__language__"
 #: How many silent steps may run in a row before the engine stops (defence in
 #: depth: the loader already rejects silent loops).
@@ -158,7 +159,14 @@ class Finished:
     pass
 
 
-Effect: TypeAlias = Say | Ask | Reselect | Answered | Toast | LanguageChanged | Marked | HandedOff | Finished
+@dataclass(frozen=True)
+class QuickExit:
+    """Erase the conversation from the victim's phone, then say nothing more."""
+
+
+Effect: TypeAlias = (
+    Say | Ask | Reselect | Answered | Toast | LanguageChanged | Marked | HandedOff | Finished | QuickExit
+)
 
 
 # --- state ----------------------------------------------------------------------
@@ -256,6 +264,10 @@ def advance(
     """Apply one inbound event to the conversation; return the new state and what to do."""
     if state is None:
         return begin(dialog, now, languages)
+    if (isinstance(inbound, Command) and inbound.name == "exit") or (
+        isinstance(inbound, Press) and inbound.value == EXIT_VALUE
+    ):
+        return _quick_exit(state)
     if isinstance(inbound, Command):
         return _command(dialog, state, inbound, now, languages)
     if isinstance(inbound, Start):
@@ -274,6 +286,12 @@ def advance(
             )
         return _press(dialog, state, step, inbound.value, languages)
     return _text(dialog, state, step, inbound, languages)
+
+
+def _quick_exit(state: State) -> tuple[State, list[Effect]]:
+    """From any step, any keyboard (even an old one), during handoff too."""
+    status: Status = "handoff" if state.status == "handoff" else "ended"
+    return replace(state, status=status, selection=(), marks=state.marks | {"quick_exit"}), [QuickExit()]
 
 
 def _current(dialog: Dialog, state: State) -> Step:
@@ -517,6 +535,7 @@ def _buttons(step: Step, state: State, languages: Languages) -> Keyboard:
     if step.kind == StepKind.LANGUAGE:
         choices = [Button(Verbatim(name), code) for code, name in languages.choices]
         rows.extend(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
+        rows.append((Button(Msg("common.exit"), EXIT_VALUE),))
         return tuple(rows)
     if step.kind == StepKind.YES_NO:
         rows.append((Button(Msg("common.yes"), "yes"), Button(Msg("common.no"), "no")))
@@ -528,6 +547,7 @@ def _buttons(step: Step, state: State, languages: Languages) -> Keyboard:
     rows.append((Button(Msg("common.skip"), SKIP_VALUE),))
     if step.offer_person:
         rows.append((Button(Msg("common.human"), HUMAN_VALUE),))
+    rows.append((Button(Msg("common.exit"), EXIT_VALUE),))
     return tuple(rows)
 
 
@@ -552,5 +572,6 @@ ENGINE_KEYS = frozenset(
         "common.use_buttons",
         "common.invalid_text",
         "common.unsupported_media",
+        "common.exit",
     }
 )

@@ -42,6 +42,7 @@ async def on_message(message: Message, event_update: Update, receiver: Receiver)
             event=_event(message),
             update_key=str(event_update.update_id),
             language_hint=_language(message.from_user.language_code),
+            message_ref=str(message.message_id),
         )
     )
 

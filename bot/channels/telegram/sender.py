@@ -58,6 +58,15 @@ class TelegramSender:
                 protect_content=True,
             )
             return str(sent.message_id)
+        if item.kind == "erase":
+            ids = [int(ref) for ref in item.refs]
+            for start in range(0, len(ids), 100):  # the Bot API takes at most 100 a call
+                try:
+                    await self.bot.delete_messages(chat_id=chat, message_ids=ids[start : start + 100])
+                except TelegramBadRequest as exc:
+                    if "not found" not in exc.message.lower() and "can't be deleted" not in exc.message.lower():
+                        raise
+            return None
         assert item.target is not None
         if item.kind == "reselect":
             await self.bot.edit_message_reply_markup(

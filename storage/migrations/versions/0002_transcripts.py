@@ -20,9 +20,7 @@ _WHEN = sa.DateTime(timezone=True)
 
 
 def _conversation() -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(
-        "conversation_id", _ID, sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
-    )
+    return sa.Column("conversation_id", _ID, sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
 
 
 def upgrade() -> None:
