@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -13,13 +16,17 @@ from bot.detect import LanguageGuesser
 from bot.engine import Dialog, DialogCheck, load_dialogs
 from bot.engine.runtime import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
+from bot.handoff import Handoff
 from bot.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
+from bot.outbox import Outbox, Sender
 from bot.settings import Settings
+from bot.transcript import TranscriptWriter
 from bot.translation.argos import ArgosTranslator
 from storage import db
 from storage.crypto import ServerKey, load_server_key
 
 INTAKE = "intake"
+log = logging.getLogger("accueil.app")
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,24 @@ class Core:
     keys: ServerKey
     service: ConversationService
     translator: ArgosTranslator
+    handoff: Handoff
+    clock: Callable[[], datetime] = utcnow
+
+    async def announce(self, outbox: Outbox, stop: asyncio.Event, interval: float = 30.0) -> None:
+        """Tell the staff group about queued cases (new, or waiting too long) until `stop` is set."""
+        while not stop.is_set():
+            try:
+                async with self.sessions.begin() as session:
+                    touched = await self.handoff.announce_due(session, self.clock())
+                for conversation_id in touched:
+                    await outbox.flush(conversation_id)
+            except Exception:  # the loop must outlive one bad round (the database away, say)
+                log.exception("announcing queued cases failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    def outbox(self, sender: Sender) -> Outbox:
+        return Outbox(self.sessions, self.keys, sender, self.clock, staff_chat=self.settings.staff_chat_id)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -88,6 +113,17 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
     translator = ArgosTranslator(
         settings.models_dir, compute_type=settings.mt_compute_type, threads=settings.mt_threads
     )
+    handoff = Handoff(
+        content.intake,
+        content.catalogs,
+        keys,
+        TranscriptWriter(keys),
+        translator=translator,
+        staff_language=settings.staff_language,
+        hours=settings.office_hours,
+        renotify=timedelta(minutes=settings.renotify_minutes),
+        clock=clock,
+    )
     service = ConversationService(
         content.intake,
         content.catalogs,
@@ -96,5 +132,6 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
         translator=translator,
         staff_language=settings.staff_language,
         guesser=LanguageGuesser(c.language for c in content.catalogs),
+        handoff=handoff,
     )
-    return Core(settings, content, engine, db.session_factory(engine), keys, service, translator)
+    return Core(settings, content, engine, db.session_factory(engine), keys, service, translator, handoff, clock)

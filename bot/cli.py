@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import admin, keyfiles, languages
+from bot import admin, keyfiles, languages, staff
 from bot.app import Core, build_core, load_content
 from bot.channels.base import Receiver
 from bot.channels.terminal import TerminalSender, run_shell
@@ -37,6 +37,7 @@ from bot.settings import Settings, load_settings
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from storage import db, transcripts
+from storage.crypto import load_server_key
 
 log = logging.getLogger("accueil")
 
@@ -98,6 +99,17 @@ def _parser() -> argparse.ArgumentParser:
     download = models_sub.add_parser("download", help="fetch models to and from English from the Argos index")
     download.add_argument("codes", nargs="+", metavar="LANG")
 
+    staff = sub.add_parser("staff", help="caseworkers and interpreters: who may take cases")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    staff_add = staff_sub.add_parser("add", help="register (or update) a caseworker or an interpreter")
+    staff_add.add_argument("--telegram-id", type=int, required=True, help="their numeric Telegram user id")
+    staff_add.add_argument("--name", required=True, help="the name colleagues know them by")
+    staff_add.add_argument("--role", required=True, choices=("caseworker", "interpreter"))
+    staff_add.add_argument("--languages", help="languages they work in, e.g. ar,ti")
+    staff_sub.add_parser("list", help="registered staff")
+    staff_remove = staff_sub.add_parser("remove", help="remove a staff member (by the id `staff list` shows)")
+    staff_remove.add_argument("staff_id", type=int)
+
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--case")
@@ -141,6 +153,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
         print("database is up to date")
         return 0
+    if args.command == "staff":
+        return await _staff(args, settings)
     if args.command in ("keys", "cases", "transcript", "purge"):
         return await _admin(args, settings)
     if args.command == "models":
@@ -167,6 +181,29 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
         return await _shell(settings, None)
     return await _run_telegram(settings)
+
+
+async def _staff(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    secret = settings.server_key.reveal() if settings.server_key else None
+    keys = load_server_key(settings.data_dir, secret, create=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        if args.action == "add":
+            text = await staff.staff_add(
+                sessions, keys, args.telegram_id, args.name, args.role, args.languages, utcnow()
+            )
+        elif args.action == "list":
+            text = await staff.staff_list(sessions)
+        else:
+            text = await staff.staff_remove(sessions, args.staff_id, utcnow())
+        print(text)
+        return 0
+    finally:
+        await engine.dispose()
 
 
 async def _admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -307,10 +344,13 @@ async def _run_telegram(settings: Settings) -> int:
         await _ready_to_serve(core)
         name = await check_token(bot)
         await publish_commands(bot, core.content.catalogs)
-        outbox = Outbox(core.sessions, core.keys, TelegramSender(bot), utcnow)
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox))
+        outbox = core.outbox(TelegramSender(bot))
+        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox), settings.staff_chat_id)
         retries = asyncio.create_task(outbox.run(stop))
         retention = asyncio.create_task(_retention(core, stop))
+        announcements = asyncio.create_task(core.announce(outbox, stop))
+        if settings.staff_chat_id is None:
+            log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
         log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
         if settings.webhook_url:
             assert settings.webhook_secret is not None
@@ -327,7 +367,7 @@ async def _run_telegram(settings: Settings) -> int:
         else:
             await Poller(bot, dispatcher).run(stop)
         stop.set()
-        await asyncio.gather(retries, retention)
+        await asyncio.gather(retries, retention, announcements)
         await outbox.flush_due()
         log.info("bot stopped")
         return 0

@@ -23,16 +23,19 @@ from bot.detect import LanguageGuesser
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
+from bot.handoff import Handoff, StaffPress
 from bot.i18n import Catalogs
 from bot.transcript import Entry, TranscriptWriter
 from bot.translation.port import NoTranslationPath, TranslationError, Translator
 from storage import repo
 from storage.crypto import ServerKey
-from storage.models import Conversation
+from storage.models import Conversation, Staff
 
 log = logging.getLogger("accueil.conversation")
 
 SELECTED = "✓ "
+#: What someone who is not registered staff is told when pressing a staff button.
+STAFF_ONLY = "Réservé à l'équipe de l'association."
 #: How far back the Bot API lets a bot delete messages in a private chat.
 ERASABLE_FOR = timedelta(hours=48)
 
@@ -52,6 +55,8 @@ class Inbound:
     update_key: str | None = None  # the channel's id for this event, for de-duplication
     language_hint: str | None = None
     message_ref: str | None = None  # the channel's id of the victim's message (to erase it on quick exit)
+    reply_to: str | None = None  # the channel's id of the message this one answers (staff replies)
+    staff_press: StaffPress | None = None  # a press on a staff button (the event is then ignored)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,11 @@ class Outcome:
     toast: str | None = None
     duplicate: bool = False
     effects: Sequence[Effect] = field(default_factory=tuple)
+    #: Other conversations whose outbox has something new (a staff member's action).
+    touched: tuple[int, ...] = ()
+    #: A direct answer to a staff member, about no one case.
+    reply: str | None = None
+    reply_buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 def button_data(turn: int, value: str) -> str:
@@ -94,7 +104,9 @@ class ConversationService:
         translator: Translator | None = None,
         staff_language: str = "fr",
         guesser: LanguageGuesser | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
+        self.handoff = handoff
         self.guesser = guesser
         self.translator = translator
         self.staff_language = staff_language
@@ -108,16 +120,23 @@ class ConversationService:
     async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
         now = self.clock()
         user_ref = self.keys.pseudonym(inbound.channel, inbound.user)
+        if self.handoff is not None:
+            staff = await repo.find_staff(session, inbound.channel, user_ref)
+            if staff is not None and (inbound.staff_press is not None or inbound.chat == inbound.user):
+                return await self._from_staff(session, staff, inbound, now)
+        if inbound.staff_press is not None:
+            return Outcome(None, toast=STAFF_ONLY)
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
         event = inbound.event
         before: State | None = None
+        translations: dict[str, str] = {}
         guesses: tuple[str, ...] = ()
         if conversation is None:
             guesses = self._guess(event)
             hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
             language = guesses[0] if guesses else hint
         else:
-            before = self._state(conversation)
+            before, translations = self._working(conversation)
             language = conversation.language
             if isinstance(event, engine.TextIn) and self._choosing_language(before):
                 event = replace(event, guesses=self._guess(event))
@@ -128,16 +147,45 @@ class ConversationService:
         ):
             log.info("duplicate update ignored", extra={"channel": inbound.channel})
             return Outcome(None, duplicate=True)
+        if needs_interpreter and conversation is not None:
+            conversation.interpreter_needed = True
+        if inbound.message_ref is not None and conversation is not None:
+            await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
+        if (
+            conversation is not None
+            and self.handoff is not None
+            and isinstance(event, engine.TextIn | engine.Media)
+            and await self.handoff.from_victim(
+                session, conversation, event, entries, inbound.chat, inbound.message_ref, now
+            )
+        ):
+            # A person has the case: what was written went to them; the transcript keeps it.
+            await self.transcript.append(session, conversation, entries)
+            conversation.updated_at = now
+            return Outcome(conversation.id)
         if conversation is None or before is None:
             conversation, state, effects = await self._open(session, inbound, user_ref, now, language, guesses)
+            if needs_interpreter:
+                conversation.interpreter_needed = True
+            if inbound.message_ref is not None:
+                await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
         else:
             state, effects = engine.advance(self.dialog, before, event, now, self.languages)
-        if needs_interpreter:
-            conversation.interpreter_needed = True
-        if inbound.message_ref is not None:
-            await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
-        toast = await self._apply(session, conversation, state, effects, entries, now)
+            self._keep_translation(before, state, event, entries, translations)
+        toast = await self._apply(session, conversation, state, effects, entries, now, translations)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
+
+    async def _from_staff(self, session: AsyncSession, staff: Staff, inbound: Inbound, now: datetime) -> Outcome:
+        assert self.handoff is not None
+        if inbound.update_key is not None and not await repo.claim_update(
+            session, inbound.channel, inbound.update_key, now
+        ):
+            return Outcome(None, duplicate=True)
+        event = inbound.staff_press or inbound.event
+        done = await self.handoff.from_staff(session, staff, event, inbound.reply_to)
+        return Outcome(
+            None, toast=done.toast, touched=done.conversation_ids, reply=done.reply, reply_buttons=done.buttons
+        )
 
     async def _open(
         self,
@@ -182,11 +230,22 @@ class ConversationService:
             step is not None and step.kind == engine.StepKind.LANGUAGE
         )
 
-    def _state(self, conversation: Conversation) -> State:
+    def _working(self, conversation: Conversation) -> tuple[State, dict[str, str]]:
+        """The engine's state, and the staff-language translations of free-text answers."""
         if conversation.state_sealed is None:
             raise SealError("the conversation has no working state")
-        raw = self.keys.open(conversation.state_sealed, f"state:{conversation.public_id}")
-        return State.from_dict(json.loads(raw))
+        raw = json.loads(self.keys.open(conversation.state_sealed, f"state:{conversation.public_id}"))
+        return State.from_dict(raw), {str(k): str(v) for k, v in dict(raw.get("mt", {})).items()}
+
+    def _keep_translation(
+        self, before: State, after: State, event: engine.Inbound, entries: list[Entry], translations: dict[str, str]
+    ) -> None:
+        """A free-text answer's translation, kept beside it for the intake summary."""
+        step = self.dialog.steps.get(before.step)
+        if step is None or not step.save or not isinstance(event, engine.TextIn) or not entries:
+            return
+        if after.answers.get(step.save) != before.answers.get(step.save) and entries[0].translation:
+            translations[step.save] = entries[0].translation
 
     def chat_of(self, conversation: Conversation) -> str:
         return self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
@@ -199,6 +258,7 @@ class ConversationService:
         effects: Sequence[Effect],
         entries: list[Entry],
         now: datetime,
+        translations: dict[str, str] | None = None,
     ) -> str | None:
         toast: str | None = None
         language = conversation.language
@@ -214,10 +274,19 @@ class ConversationService:
             elif isinstance(effect, engine.HandedOff):
                 entries.append(Entry("system", at, "event", text=f"handed off: {effect.reason}"))
                 log.info("handed off", extra={"case": conversation.public_id, "reason": effect.reason})
+                conversation.language = language
+                if self.handoff is not None and conversation.case_status is None:
+                    entries.extend(
+                        await self.handoff.queue(
+                            session, conversation, state, translations or {}, effect.reason, now
+                        )
+                    )
             elif isinstance(effect, engine.Toast):
                 toast = self.catalogs.render(language, effect.text)
             elif isinstance(effect, engine.QuickExit):
                 await self._quick_exit(session, conversation, now)
+                if self.handoff is not None:
+                    await self.handoff.victim_left(session, conversation, now)
                 entries.append(Entry("system", at, "event", text="the victim used the quick exit"))
             else:
                 item = self._render(effect, language)
@@ -241,7 +310,9 @@ class ConversationService:
         conversation.state_sealed = (
             None
             if state.status == "ended"
-            else self.keys.seal(json.dumps(state.to_dict()).encode(), f"state:{conversation.public_id}")
+            else self.keys.seal(
+                json.dumps({**state.to_dict(), "mt": translations or {}}).encode(), f"state:{conversation.public_id}"
+            )
         )
         return toast
 

@@ -47,8 +47,16 @@ BOT_KEYS = frozenset(
         "commands.human",
         "commands.restart",
         "commands.exit",
+        "handoff.open",
+        "handoff.closed_now",
+        "handoff.claimed",
+        "handoff.case_closed",
+        "handoff.machine_translated",
+        "handoff.media_not_relayed",
     }
 )
+#: Values the bot fills into one message only (beyond STANDARD_PARAMS).
+MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {"handoff.closed_now": frozenset({"when"})}
 COMMANDS = ("start", "language", "help", "human", "restart", "exit")
 #: Languages written right to left: numbers filled into their messages are
 #: isolated left to right (U+2066 ... U+2069), so "+33 1 80 52 33 76" reads intact.
@@ -158,7 +166,7 @@ def check_catalogs(dialogs: Iterable[Dialog], catalogs: Catalogs, extra_keys: It
                         step=step,
                     )
                 )
-            elif unknown := got - set(STANDARD_PARAMS):
+            elif unknown := got - set(STANDARD_PARAMS) - MESSAGE_PARAMS.get(key, frozenset()):
                 problems.append(
                     PlaceholderMismatchError(
                         f"message {key!r} in {catalog.path} uses {_braces(unknown)}, which the bot does not fill in "

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
 from storage import repo
 from storage.crypto import ServerKey
-from storage.models import Conversation
+from storage.models import Conversation, OutboxMessage, Staff
 
 log = logging.getLogger("accueil.outbox")
 
@@ -33,12 +33,14 @@ log = logging.getLogger("accueil.outbox")
 class OutItem:
     """One thing to do in a chat, as the channel sees it."""
 
-    kind: str  # message | close | reselect | erase
+    kind: str  # message | notice | close | reselect | erase | retire | copy
     text: str = ""
     buttons: list[list[list[str]]] = field(default_factory=list)
     echo: str = ""
     target: str | None = None  # the channel's id of the message to change
-    refs: list[str] = field(default_factory=list)  # messages to erase
+    refs: list[str] = field(default_factory=list)  # messages to erase, or notices to retire
+    source: list[str] | None = None  # (chat, message id) of a message to copy
+    silent: bool = False
 
 
 class Sender(Protocol):
@@ -56,7 +58,9 @@ class Outbox:
         clock: Callable[[], datetime],
         *,
         max_attempts: int = 12,
+        staff_chat: int | None = None,
     ) -> None:
+        self.staff_chat = None if staff_chat is None else str(staff_chat)
         self.sessions = sessions
         self.keys = keys
         self.sender = sender
@@ -80,66 +84,102 @@ class Outbox:
             if conversation is None:
                 return
             pending = await repo.pending_for(session, conversation_id)
-            if not pending:
-                return
-            try:
-                chat = self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
-            except SealError:
-                log.error(
-                    "cannot open the chat address; is ACCUEIL_SERVER_KEY the right key?",
-                    extra={"case": conversation.public_id},
-                )
-                return
+            held: set[str] = set()  # destinations whose queue waits (order is kept per chat)
             context = f"outbox:{conversation.public_id}"
+            case = conversation.public_id
             for message in pending:
+                destination = message.destination
+                if destination in held:
+                    continue
                 now = self.clock()
                 if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
-                    return
-                item = await self._item(
-                    session, conversation_id, message.kind, message.turn, message.payload_sealed, context
-                )
+                    held.add(destination)
+                    continue
+                chat = await self._chat(session, conversation, destination)
+                if chat is None:
+                    held.add(destination)
+                    await self._retry(session, message.id, message.attempts, 60.0, case)
+                    continue
+                item = await self._item(session, conversation_id, message, context)
                 try:
                     ref = None if item is None else await self.sender.deliver(chat, item)
                 except RecipientGone:
-                    log.warning("chat unreachable; queue dropped", extra={"case": conversation.public_id})
-                    await repo.drop_pending(session, conversation_id)
-                    await session.commit()
-                    return
+                    held.add(destination)
+                    if destination == repo.VICTIM:
+                        log.warning("chat unreachable; queue dropped", extra={"case": case})
+                        await repo.drop_pending(session, conversation_id)
+                        await session.commit()
+                        continue
+                    # Staff must never miss a case: keep it, and tell the operator what to fix.
+                    log.error(
+                        "cannot reach %s (the bot was removed from the staff group, or a caseworker blocked it); "
+                        "add the bot back: the message is kept and retried",
+                        _describe(destination),
+                        extra={"case": case},
+                    )
+                    await self._retry(session, message.id, message.attempts, 60.0, case)
+                    continue
                 except RetryLater as exc:
-                    await self._retry(session, message.id, message.attempts, exc.after, conversation.public_id)
-                    return
+                    held.add(destination)
+                    await self._retry(session, message.id, message.attempts, exc.after, case)
+                    continue
                 except DeliveryError as exc:
-                    log.warning("delivery failed: %s", exc, extra={"case": conversation.public_id})
-                    await self._retry(session, message.id, message.attempts, None, conversation.public_id)
-                    return
+                    held.add(destination)
+                    log.warning("delivery to %s failed: %s", _describe(destination), exc, extra={"case": case})
+                    await self._retry(session, message.id, message.attempts, None, case)
+                    continue
                 await repo.mark_sent(session, message.id, ref, self.clock())
                 await session.commit()
 
-    async def _item(
-        self,
-        session: AsyncSession,
-        conversation_id: int,
-        kind: str,
-        turn: int | None,
-        sealed: bytes | None,
-        context: str,
-    ) -> OutItem | None:
-        if sealed is None:
+    async def _chat(self, session: AsyncSession, conversation: Conversation, destination: str) -> str | None:
+        try:
+            if destination == repo.VICTIM:
+                return self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
+            if destination == repo.GROUP:
+                if self.staff_chat is None:
+                    log.error(
+                        "a case waits for the staff group but ACCUEIL_STAFF_CHAT_ID is not set",
+                        extra={"case": conversation.public_id},
+                    )
+                return self.staff_chat
+            staff = await session.get(Staff, int(destination.partition(":")[2]))
+            if staff is None:
+                return None
+            return self.keys.open(staff.chat_sealed, f"staff-chat:{staff.id}").decode()
+        except SealError:
+            log.error(
+                "cannot open a chat address; is ACCUEIL_SERVER_KEY the right key?",
+                extra={"case": conversation.public_id},
+            )
             return None
-        payload: dict[str, Any] = json.loads(self.keys.open(sealed, context))
+
+    async def _item(
+        self, session: AsyncSession, conversation_id: int, message: OutboxMessage, context: str
+    ) -> OutItem | None:
+        if message.payload_sealed is None:
+            return None
+        payload: dict[str, Any] = json.loads(self.keys.open(message.payload_sealed, context))
+        kind = message.kind
         target = None
+        refs = [str(ref) for ref in payload.get("refs", [])]
         if kind in ("close", "reselect"):
-            asked = await repo.sent_question(session, conversation_id, turn or 0)
+            asked = await repo.sent_question(session, conversation_id, message.turn or 0)
             if asked is None or asked.message_ref is None:
                 return None  # the question never reached the chat: nothing to change
             target = asked.message_ref
+        elif kind == "retire":
+            refs = await repo.sent_refs(session, conversation_id, message.destination, "notice")
+            if not refs:
+                return None
         return OutItem(
             kind=kind,
             text=payload.get("text", ""),
             buttons=payload.get("buttons", []),
             echo=payload.get("echo", ""),
             target=target,
-            refs=[str(ref) for ref in payload.get("refs", [])],
+            refs=refs,
+            source=payload.get("source"),
+            silent=bool(payload.get("silent", False)),
         )
 
     async def _retry(
@@ -173,3 +213,11 @@ class Outbox:
                 log.exception("outbox round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def _describe(destination: str) -> str:
+    if destination == repo.GROUP:
+        return "the staff group (ACCUEIL_STAFF_CHAT_ID)"
+    if destination.startswith("staff:"):
+        return f"staff member {destination.partition(':')[2]} (accueil staff list)"
+    return "the person's chat"

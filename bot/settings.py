@@ -8,13 +8,16 @@ file. A missing or malformed setting raises `ConfigError` naming it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.hours import OfficeHours, parse_office_hours
 
+DEFAULT_OFFICE_HOURS = "mon-fri 09:00-18:00"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "ACCUEIL_"
 
@@ -61,6 +64,10 @@ class Settings:
     staff_language: str = "fr"
     mt_compute_type: str = "int8"
     mt_threads: int = 0
+    #: The Telegram group where the staff are told about new cases (the bot must be a member).
+    staff_chat_id: int | None = None
+    renotify_minutes: int = 15
+    office_hours: OfficeHours = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -87,6 +94,11 @@ _KNOWN = {
     "staff_language",
     "mt_compute_type",
     "mt_threads",
+    "staff_chat_id",
+    "renotify_minutes",
+    "office_hours",
+    "timezone",
+    "holidays",
     "config",
 }
 
@@ -139,6 +151,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     threads = values.pop("mt_threads", "0")
     if not threads.isdigit():
         raise ConfigError(f"ACCUEIL_MT_THREADS must be a whole number, 0 for automatic (got {threads!r})")
+    staff_chat = values.pop("staff_chat_id", None)
+    if staff_chat is not None and not re.fullmatch(r"-?\d+", staff_chat):
+        raise ConfigError(
+            f"ACCUEIL_STAFF_CHAT_ID must be the staff group's numeric id, e.g. -1001234567890 (got {staff_chat!r})"
+        )
+    renotify = values.pop("renotify_minutes", "15")
+    if not renotify.isdigit() or int(renotify) < 1:
+        raise ConfigError(f"ACCUEIL_RENOTIFY_MINUTES must be a whole number of minutes, at least 1 (got {renotify!r})")
+    office_hours = parse_office_hours(
+        values.pop("office_hours", DEFAULT_OFFICE_HOURS),
+        values.pop("timezone", "Europe/Paris"),
+        values.pop("holidays", ""),
+    )
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -157,6 +182,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         staff_language=staff_language,
         mt_compute_type=compute_type,
         mt_threads=int(threads),
+        staff_chat_id=int(staff_chat) if staff_chat is not None else None,
+        renotify_minutes=int(renotify),
+        office_hours=office_hours,
         extra=values,
     )
     return settings

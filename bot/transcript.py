@@ -27,15 +27,16 @@ from storage.models import Conversation, Transcript
 class Entry:
     """One line of a transcript."""
 
-    who: str  # victim | bot | staff | system
+    who: str  # victim | bot | caseworker | interpreter | system
     at: str
-    kind: str  # message | answer | command | media | event | answers
+    kind: str  # message | answer | command | media | event | answers | summary
     text: str | None = None
     language: str | None = None
     translation: str | None = None
     machine_translated: bool = False
     step: str | None = None
     answer: Any = None
+    by: str | None = None  # the staff member's name
 
     def to_bytes(self) -> bytes:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, False)}).encode()

@@ -39,17 +39,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The sqlite3 module's own transaction handling starts a transaction only at the first
-    # INSERT/UPDATE/DELETE, so a SAVEPOINT issued before it opens and, on RELEASE, *commits* a
-    # transaction of its own: a nested write would outlive the rollback of its update. SQLAlchemy
-    # takes the transaction over instead (see `_sqlite_begin`).
-    dbapi_connection.isolation_level = None
+    # The sqlite3 module starts a transaction at the first INSERT/UPDATE/DELETE (reads before it take
+    # no lock, so a write waits its turn under busy_timeout instead of failing on a stale snapshot).
+    # Hence no SAVEPOINT in this code base: one issued before the first write would open, and on
+    # RELEASE commit, a transaction of its own (see `repo.claim_update`).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -57,12 +55,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")  # deleted (purged) rows are overwritten, not left in free pages
     cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    # Deferred: reads take no lock, and the write lock is taken at the first write, so no lock
-    # is held while a translation runs before it.
-    connection.exec_driver_sql("BEGIN")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

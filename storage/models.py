@@ -35,10 +35,62 @@ class Conversation(Base):
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The victim used the quick exit: do not write to them first.
     quick_exit: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Once handed off, the case's place in the queue: queued | claimed | active | closed.
+    case_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    caseworker_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("staff.id"), nullable=True)
+    interpreter_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("staff.id"), nullable=True)
+    #: The services asked for (category names only, shown in the staff group's notification).
+    needs: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The French intake summary, sealed under the server key until the caseworker who claims it has it.
+    summary_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: When the staff group was last told about the case, and how many times.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    announcements: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_conversations_user", "channel", "user_ref", "status"),)
+    __table_args__ = (
+        Index("ix_conversations_user", "channel", "user_ref", "status"),
+        Index("ix_conversations_case", "case_status", "queued_at"),
+    )
+
+
+class Staff(Base):
+    """A caseworker or interpreter: who may use the staff commands, and where to reach them."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    #: Keyed pseudonym of the channel's user id, to recognise them.
+    user_ref: Mapped[str] = mapped_column(String(64))
+    #: Their private chat with the bot, sealed under the server key.
+    chat_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # caseworker | interpreter
+    #: Languages they work in, comma-separated codes (interpreters).
+    languages: Mapped[str] = mapped_column(String(200), default="")
+    #: The case their plain messages go to (`/case N` switches it).
+    focus_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_staff_user", "channel", "user_ref"),)
+
+
+class BlockedUser(Base):
+    """A user the operators blocked (named by one of their cases): their messages are ignored."""
+
+    __tablename__ = "blocked_users"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The case it was blocked by (the operator's handle on it; the user id is never shown).
+    public_id: Mapped[str] = mapped_column(String(16))
+    blocked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ProcessedUpdate(Base):
@@ -60,7 +112,9 @@ class OutboxMessage(Base):
     conversation_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("conversations.id", ondelete="CASCADE")
     )
-    kind: Mapped[str] = mapped_column(String(16))  # message | close | reselect
+    kind: Mapped[str] = mapped_column(String(16))  # message | close | reselect | erase | copy
+    #: Whose chat: "victim", "group" (the staff group) or "staff:<id>". Each has its own ordered queue.
+    destination: Mapped[str] = mapped_column(String(32), default="victim")
     turn: Mapped[int | None] = mapped_column(Integer, nullable=True)
     payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dropped

@@ -5,12 +5,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate
+from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff
+
+VICTIM = "victim"
+GROUP = "group"
+
+
+def staff_destination(staff_id: int) -> str:
+    return f"staff:{staff_id}"
 
 _CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -22,13 +31,17 @@ def new_public_id() -> str:
 
 
 async def claim_update(session: AsyncSession, channel: str, update_key: str, now: datetime) -> bool:
-    """Record that an update is being applied; False if it already was."""
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedUpdate(channel=channel, update_key=update_key, handled_at=now))
-    except IntegrityError:
-        return False
-    return True
+    """Record that an update is being applied; False if it already was.
+
+    One INSERT that does nothing on a duplicate, rather than a savepoint: the claim is part of the
+    update's transaction, and goes if it rolls back."""
+    values = {"channel": channel, "update_key": update_key, "handled_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql_insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 async def open_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
@@ -69,9 +82,11 @@ async def enqueue(
     payload: bytes,
     turn: int | None,
     now: datetime,
+    destination: str = VICTIM,
 ) -> OutboxMessage:
     message = OutboxMessage(
         conversation_id=conversation_id,
+        destination=destination,
         kind=kind,
         turn=turn,
         payload_sealed=payload,
@@ -110,6 +125,7 @@ async def sent_question(session: AsyncSession, conversation_id: int, turn: int) 
         select(OutboxMessage)
         .where(
             OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.destination == VICTIM,
             OutboxMessage.kind == "message",
             OutboxMessage.turn == turn,
             OutboxMessage.status == "sent",
@@ -134,11 +150,15 @@ async def mark_retry(session: AsyncSession, message_id: int, attempts: int, at: 
     )
 
 
-async def drop_pending(session: AsyncSession, conversation_id: int) -> None:
+async def drop_pending(session: AsyncSession, conversation_id: int, destination: str = VICTIM) -> None:
     """Give up on everything queued for a chat that can no longer be reached."""
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")
+        .where(
+            OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.destination == destination,
+            OutboxMessage.status == "pending",
+        )
         .values(status="dropped", payload_sealed=None)
     )
 
@@ -157,6 +177,7 @@ async def erasable_messages(session: AsyncSession, conversation_id: int, since: 
     sent = await session.execute(
         select(OutboxMessage.message_ref, OutboxMessage.sent_at).where(
             OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.destination == VICTIM,
             OutboxMessage.status == "sent",
             OutboxMessage.message_ref.is_not(None),
             OutboxMessage.sent_at >= since,
@@ -169,3 +190,98 @@ async def erasable_messages(session: AsyncSession, conversation_id: int, since: 
     )
     refs = {str(ref) for ref, _ in [*sent.all(), *received.all()] if ref is not None}
     return sorted(refs, key=lambda ref: int(ref) if ref.isdigit() else 0)
+
+
+async def sent_refs(session: AsyncSession, conversation_id: int, destination: str, kind: str) -> list[str]:
+    """The channel ids of the messages of `kind` sent to `destination` about a conversation."""
+    result = await session.execute(
+        select(OutboxMessage.message_ref)
+        .where(
+            OutboxMessage.conversation_id == conversation_id,
+            OutboxMessage.destination == destination,
+            OutboxMessage.kind == kind,
+            OutboxMessage.status == "sent",
+            OutboxMessage.message_ref.is_not(None),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    return [str(ref) for ref in result.scalars().all()]
+
+
+async def conversation_of_sent(session: AsyncSession, destination: str, message_ref: str) -> int | None:
+    """Which conversation a message sent to `destination` was about (a staff reply's target)."""
+    result = await session.execute(
+        select(OutboxMessage.conversation_id)
+        .where(
+            OutboxMessage.destination == destination,
+            OutboxMessage.message_ref == message_ref,
+            OutboxMessage.status == "sent",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+# --- staff -----------------------------------------------------------------------
+
+
+async def find_staff(session: AsyncSession, channel: str, user_ref: str) -> Staff | None:
+    result = await session.execute(
+        select(Staff).where(Staff.channel == channel, Staff.user_ref == user_ref, Staff.removed_at.is_(None)).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def active_staff(session: AsyncSession, role: str | None = None) -> Sequence[Staff]:
+    query = select(Staff).where(Staff.removed_at.is_(None)).order_by(Staff.id)
+    if role is not None:
+        query = query.where(Staff.role == role)
+    return (await session.execute(query)).scalars().all()
+
+
+# --- the case queue ------------------------------------------------------------------
+
+
+async def by_public_id(session: AsyncSession, public_id: str) -> Conversation | None:
+    result = await session.execute(select(Conversation).where(Conversation.public_id == public_id.upper()))
+    return result.scalar_one_or_none()
+
+
+async def claim_case(session: AsyncSession, conversation_id: int, staff_id: int, now: datetime) -> bool:
+    """Give a queued case to one caseworker. Exactly one of many simultaneous claims succeeds:
+    the condition on the status is checked by the database in the same statement that changes it."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.case_status == "queued")
+        .values(case_status="claimed", caseworker_id=staff_id, claimed_at=now, announced_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def cases_to_announce(
+    session: AsyncSession, now: datetime, every: timedelta, urgent_every: timedelta
+) -> Sequence[Conversation]:
+    """Queued cases never announced, or not announced for a while (urgent ones sooner)."""
+    result = await session.execute(
+        select(Conversation)
+        .where(
+            Conversation.case_status == "queued",
+            (Conversation.announced_at.is_(None))
+            | ((Conversation.urgent.is_(True)) & (Conversation.announced_at <= now - urgent_every))
+            | (Conversation.announced_at <= now - every),
+        )
+        .order_by(Conversation.urgent.desc(), Conversation.queued_at)
+        .limit(100)
+    )
+    return result.scalars().all()
+
+
+async def open_cases(session: AsyncSession, staff_id: int | None = None) -> Sequence[Conversation]:
+    """Cases not closed: all of them, or those a staff member works on."""
+    query = select(Conversation).where(Conversation.case_status.in_(("queued", "claimed", "active")))
+    if staff_id is not None:
+        query = query.where((Conversation.caseworker_id == staff_id) | (Conversation.interpreter_id == staff_id))
+    result = await session.execute(query.order_by(Conversation.urgent.desc(), Conversation.queued_at))
+    return result.scalars().all()

@@ -102,7 +102,11 @@ async def register_recipient(database_url: str, key: RecipientPrivateKey, label:
 @pytest.fixture
 async def settings(data_dir: Path, database_url: str, recipient: RecipientPrivateKey) -> Settings:
     await register_recipient(database_url, recipient)
-    return load_settings({"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_DATABASE_URL": database_url})
+    # Office hours "always", so what the person is told after the handoff does not depend on the day the
+    # tests run; the office-hours tests set their own.
+    return load_settings(
+        {"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_DATABASE_URL": database_url, "ACCUEIL_OFFICE_HOURS": "always"}
+    )
 
 
 @pytest.fixture

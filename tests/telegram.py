@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -15,7 +16,6 @@ from bot.channels.base import Receiver
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.conversation import utcnow
-from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
 
@@ -65,22 +65,25 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(api: FakeBotAPI, settings: Settings) -> AsyncIterator[RunningBot]:
+async def running_bot(
+    api: FakeBotAPI, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[RunningBot]:
     """The real bot, polling the fake server, until the block ends."""
-    core = await build_core(settings)
+    core = await build_core(settings, clock=clock)
     bot = make_bot(TOKEN, api.base_url)
     stop = asyncio.Event()
     try:
         await publish_commands(bot, core.content.catalogs)
-        outbox = Outbox(core.sessions, core.keys, TelegramSender(bot), utcnow)
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox))
+        outbox = core.outbox(TelegramSender(bot))
+        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox), settings.staff_chat_id)
         poller = asyncio.create_task(Poller(bot, dispatcher, timeout=1).run(stop))
         retries = asyncio.create_task(outbox.run(stop, interval=0.2))
+        announcements = asyncio.create_task(core.announce(outbox, stop, interval=0.2))
         try:
             yield RunningBot(core, bot, dispatcher)
         finally:
             stop.set()
-            await asyncio.wait_for(asyncio.gather(poller, retries), timeout=10)
+            await asyncio.wait_for(asyncio.gather(poller, retries, announcements), timeout=10)
     finally:
         await bot.session.close()
         await core.close()

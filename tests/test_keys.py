@@ -129,7 +129,7 @@ async def test_the_working_state_loses_the_answers_at_handoff(core: Core) -> Non
     async def state() -> State:
         async with core.sessions() as session:
             conversation = (await session.execute(select(Conversation))).scalar_one()
-        return core.service._state(conversation)
+        return core.service._working(conversation)[0]
 
     assert (await state()).answers == {"language": "en", "in_danger": "yes", "consent": "yes", "writer": "self"}
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("human"), update_key="9"))

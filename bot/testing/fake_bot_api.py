@@ -350,6 +350,7 @@ class _Fault:
     retry_after: int
     delay: float
     remaining: int
+    chat_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -1073,7 +1074,7 @@ class FakeBotAPI:
         status = 200
         result: Any = None
         try:
-            fault = self._take_fault(key)
+            fault = self._take_fault(key, params)
             if fault is not None:
                 if fault.delay > 0:
                     await self._sleep(fault.delay)
@@ -1117,8 +1118,9 @@ class FakeBotAPI:
         description: str | None = None,
         count: int = 1,
         delay: float = 0.0,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` fail.
+        """Make the next ``count`` calls of ``method`` fail (only those to ``chat_id``, when given).
 
         ``status`` 429 answers ``Too Many Requests: retry after N`` with
         ``parameters.retry_after``; any other status (400, 403, 500, 502, ...)
@@ -1129,7 +1131,9 @@ class FakeBotAPI:
         """
         if count < 1:
             raise ValueError("count must be >= 1")
-        self._faults.setdefault(method.lower(), deque()).append(_Fault(status, description, retry_after, delay, count))
+        self._faults.setdefault(method.lower(), deque()).append(
+            _Fault(status, description, retry_after, delay, count, chat_id)
+        )
 
     def delay_next(self, method: str, delay: float, *, count: int = 1) -> None:
         """Delay the next ``count`` calls of ``method`` by ``delay`` seconds, then answer normally."""
@@ -1138,11 +1142,13 @@ class FakeBotAPI:
     def clear_faults(self) -> None:
         self._faults.clear()
 
-    def _take_fault(self, key: str) -> _Fault | None:
+    def _take_fault(self, key: str, params: JSONDict) -> _Fault | None:
         queue = self._faults.get(key)
         if not queue:
             return None
         fault = queue[0]
+        if fault.chat_id is not None and str(params.get("chat_id")) != str(fault.chat_id):
+            return None
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()

@@ -6,16 +6,19 @@ never through a global.
 
 from __future__ import annotations
 
+import html
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot import engine
 from bot.channels.base import Receiver
-from bot.conversation import Inbound, parse_button, parse_command
+from bot.channels.telegram.sender import keyboard
+from bot.conversation import Inbound, Outcome, parse_button, parse_command
+from bot.handoff import StaffPress
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")
@@ -34,7 +37,8 @@ def _event(message: Message) -> engine.Inbound:
 async def on_message(message: Message, event_update: Update, receiver: Receiver) -> None:
     if message.from_user is None or message.from_user.is_bot:
         return
-    await receiver.receive(
+    replied = message.reply_to_message
+    outcome = await receiver.receive(
         Inbound(
             channel=CHANNEL,
             user=str(message.from_user.id),
@@ -43,13 +47,17 @@ async def on_message(message: Message, event_update: Update, receiver: Receiver)
             update_key=str(event_update.update_id),
             language_hint=_language(message.from_user.language_code),
             message_ref=str(message.message_id),
+            reply_to=str(replied.message_id) if replied is not None else None,
         )
     )
+    await _reply(message.bot, message.chat.id, outcome)
 
 
 async def on_press(query: CallbackQuery, event_update: Update, receiver: Receiver) -> None:
-    press = parse_button(query.data or "")
-    if press is None or query.message is None:
+    data = query.data or ""
+    press = parse_button(data)
+    staff_press = StaffPress.parse(data) if press is None else None
+    if (press is None and staff_press is None) or query.message is None:
         await _answer(query, None)
         return
     outcome = await receiver.receive(
@@ -57,12 +65,31 @@ async def on_press(query: CallbackQuery, event_update: Update, receiver: Receive
             channel=CHANNEL,
             user=str(query.from_user.id),
             chat=str(query.message.chat.id),
-            event=press,
+            event=press or engine.Press(0, ""),
             update_key=str(event_update.update_id),
             language_hint=_language(query.from_user.language_code),
+            staff_press=staff_press,
         )
     )
     await _answer(query, outcome.toast)
+    await _reply(query.bot, query.from_user.id, outcome)
+
+
+async def _reply(bot: Bot | None, chat: int, outcome: Outcome) -> None:
+    """A staff member's direct answer (a list of cases, say): sent now, it concerns no one case."""
+    if outcome.reply is None or bot is None:
+        return
+    markup = keyboard([[list(button) for button in row] for row in outcome.reply_buttons])
+    try:
+        await bot.send_message(
+            chat_id=chat,
+            text=html.escape(outcome.reply, quote=False),
+            parse_mode="HTML",
+            reply_markup=markup,
+            protect_content=True,
+        )
+    except TelegramAPIError as exc:
+        log.warning("a reply to a staff member could not be sent: %s", type(exc).__name__)
 
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:
@@ -71,6 +98,8 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
         await query.answer(text=text)
     except TelegramBadRequest:
         log.info("callback query already answered or expired")
+    except TelegramAPIError as exc:  # Telegram briefly failing: the spinner stops by itself
+        log.warning("a button press could not be acknowledged (%s)", type(exc).__name__)
 
 
 async def on_other_chat(message: Message) -> None:
@@ -82,14 +111,21 @@ async def on_other_press(query: CallbackQuery) -> None:
     await _answer(query, None)
 
 
-def build_routers() -> list[Router]:
+def build_routers(staff_chat_id: int | None = None) -> list[Router]:
     """Fresh routers for one dispatcher (a router belongs to one dispatcher only)."""
     victims = Router(name="victims")
     victims.message.filter(F.chat.type == ChatType.PRIVATE)
     victims.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     victims.message.register(on_message)
     victims.callback_query.register(on_press)
+    routers = [victims]
+    if staff_chat_id is not None:
+        # The staff group: only presses on its buttons (Claim) are taken; what is said there is not read.
+        staff_group = Router(name="staff_group")
+        staff_group.callback_query.filter(F.message.chat.id == staff_chat_id)
+        staff_group.callback_query.register(on_press)
+        routers.append(staff_group)
     others = Router(name="others")
     others.message.register(on_other_chat)
     others.callback_query.register(on_other_press)
-    return [victims, others]
+    return [*routers, others]

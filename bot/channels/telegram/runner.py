@@ -47,9 +47,9 @@ def make_bot(token: str, api_base: str | None) -> Bot:
     return Bot(token=token, session=session)
 
 
-def make_dispatcher(receiver: Receiver) -> Dispatcher:
+def make_dispatcher(receiver: Receiver, staff_chat_id: int | None = None) -> Dispatcher:
     dispatcher = Dispatcher(receiver=receiver)
-    dispatcher.include_routers(*build_routers())
+    dispatcher.include_routers(*build_routers(staff_chat_id))
     return dispatcher
 
 

@@ -49,15 +49,38 @@ class TelegramSender:
             raise DeliveryError(f"Bot API refused the message: {exc.message}") from exc
 
     async def _deliver(self, chat: int, item: OutItem) -> str | None:
-        if item.kind == "message":
+        if item.kind in ("message", "notice"):
             sent = await self.bot.send_message(
                 chat_id=chat,
                 text=html.escape(item.text, quote=False),
                 parse_mode="HTML",
                 reply_markup=keyboard(item.buttons),
                 protect_content=True,
+                disable_notification=item.silent,
             )
             return str(sent.message_id)
+        if item.kind == "copy":
+            assert item.source is not None
+            source_chat, source_message = item.source
+            copied = await self.bot.copy_message(
+                chat_id=chat,
+                from_chat_id=int(source_chat),
+                message_id=int(source_message),
+                caption=html.escape(item.text, quote=False) if item.text else None,
+                parse_mode="HTML",
+                protect_content=True,
+            )
+            return str(copied.message_id)
+        if item.kind == "retire":
+            for ref in item.refs:  # the case's notices in the staff group lose their Claim button
+                try:
+                    await self.bot.edit_message_text(
+                        chat_id=chat, message_id=int(ref), text=html.escape(item.text, quote=False), parse_mode="HTML"
+                    )
+                except TelegramBadRequest as exc:
+                    if not _harmless(exc):
+                        raise
+            return None
         if item.kind == "erase":
             ids = [int(ref) for ref in item.refs]
             for start in range(0, len(ids), 100):  # the Bot API takes at most 100 a call

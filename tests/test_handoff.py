@@ -1,0 +1,330 @@
+"""Handoff through the real bot: the staff group, claiming, the summary, relay with translation,
+an interpreter, transfer and close. The fake translator marks what it translated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import build_core
+from bot.engine import Msg
+from bot.handoff import StaffPress
+from bot.settings import Settings, load_settings
+from bot.staff import staff_add
+from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
+from bot.transcript import read_transcript
+from bot.translation.fake import FakeTranslator
+from storage.crypto import RecipientPrivateKey
+from storage.models import Conversation, OutboxMessage
+from tests.telegram import TOKEN, RunningBot, Victim, running_bot
+
+GROUP = -1001234567890
+MARIE, PAUL, SAMIRA = 9001, 9002, 9003  # two caseworkers, an Arabic interpreter
+PAIRS = {("ar", "en"), ("en", "ar"), ("en", "fr"), ("fr", "en")}
+
+
+def staff_settings(settings: Settings, **extra: str) -> Settings:
+    env = {
+        "ACCUEIL_DATA_DIR": str(settings.data_dir),
+        "ACCUEIL_DATABASE_URL": settings.database_url,
+        "ACCUEIL_STAFF_CHAT_ID": str(GROUP),
+        "ACCUEIL_OFFICE_HOURS": "always",
+        **extra,
+    }
+    return load_settings(env)
+
+
+@dataclass
+class Team:
+    api: FakeBotAPI
+    running: RunningBot
+    translator: FakeTranslator
+
+    def render(self, language: str, key: str) -> str:
+        return self.running.core.content.catalogs.render(language, Msg(key))
+
+    async def notice(self) -> FakeMessage:
+        return await self.api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+
+    async def said_to(self, user: int, needle: str) -> FakeMessage:
+        return await self.api.wait_for_bot_message(user, lambda m: needle in (m.text or ""))
+
+    async def conversation(self) -> Conversation:
+        async with self.running.core.sessions() as session:
+            return (await session.execute(select(Conversation).order_by(Conversation.id.desc()))).scalars().first()
+
+
+@pytest.fixture
+async def team(settings: Settings) -> AsyncIterator[Team]:
+    configured = staff_settings(settings)
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured) as running:
+        api.add_group(GROUP, "Équipe accueil")
+        core = running.core
+        translator = FakeTranslator(PAIRS)
+        core.service.translator = translator
+        core.handoff.translator = translator
+        now = datetime.now(UTC)
+        await staff_add(core.sessions, core.keys, MARIE, "Marie", "caseworker", None, now)
+        await staff_add(core.sessions, core.keys, PAUL, "Paul", "caseworker", None, now)
+        await staff_add(core.sessions, core.keys, SAMIRA, "Samira", "interpreter", "ar", now)
+        for member in (MARIE, PAUL, SAMIRA):  # each opens a private chat with the bot once
+            api.user_sends_text(member, "/start")
+            await api.wait_for_bot_message(member, lambda m: "dossier" in (m.text or ""))
+        yield Team(api, running, translator)
+
+
+async def _hand_off_in_arabic(team: Team, user_id: int = 7001) -> Victim:
+    victim = Victim(team.api, user_id=user_id, language_code="ar")
+    victim.write("/start")
+    await victim.answer("العربية")
+    await victim.answer(team.render("ar", "common.human"))
+    return victim
+
+
+async def test_a_case_goes_from_the_staff_group_to_a_caseworker_and_back_to_the_bot(
+    team: Team, recipient: RecipientPrivateKey
+) -> None:
+    api = team.api
+    victim = await _hand_off_in_arabic(team)
+    await team.said_to(victim.user_id, team.render("ar", "handoff.open"))
+
+    # The staff group is told, with nothing the person said.
+    notice = await team.notice()
+    conversation = await team.conversation()
+    case = conversation.public_id
+    assert case in notice.text and "(ar)" in notice.text and "Interprète" in notice.text
+    assert conversation.case_status == "queued"
+
+    # Marie claims it: the notice loses its button, the summary reaches her, the person is told.
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    summary = await team.said_to(MARIE, "Résumé de l'entretien")
+    assert case in summary.text and "brouillon" in summary.text
+    await team.said_to(victim.user_id, team.render("ar", "handoff.claimed"))
+    await api.wait_until(lambda: api.message(GROUP, notice.message_id).inline_keyboard == [], 10)
+    assert "pris par Marie" in api.message(GROUP, notice.message_id).text
+
+    # The person writes: Marie reads it in French, marked, with the original beneath.
+    victim.write("أحتاج مكانا للنوم")
+    relayed = await team.said_to(MARIE, "أحتاج مكانا للنوم")
+    assert "[en>fr] [ar>en] أحتاج مكانا للنوم" in relayed.text and "[traduction automatique]" in relayed.text
+    assert "original (ar)" in relayed.text
+
+    # Marie answers: the person reads it in Arabic, marked as machine translation in Arabic.
+    api.user_sends_text(MARIE, "Bonjour, je suis Marie.")
+    answer = await team.said_to(victim.user_id, "Bonjour, je suis Marie.")
+    assert answer.text.startswith("[en>ar] [fr>en] Bonjour, je suis Marie.")
+    assert team.render("ar", "handoff.machine_translated") in answer.text
+    assert (await team.conversation()).case_status == "active"
+
+    # Marie invites the interpreter who speaks Arabic.
+    api.user_sends_text(MARIE, "/invite")
+    offer = await api.wait_for_bot_message(MARIE, lambda m: bool(m.inline_keyboard))
+    api.user_presses(MARIE, offer.message_id, StaffPress("invite", case, 3).data())
+    await team.said_to(SAMIRA, f"vous invite sur le dossier {case}")
+    victim.write("شكرا")
+    assert (await team.said_to(SAMIRA, "شكرا")).text.endswith("شكرا\u2069")  # her own words, untranslated
+    await team.said_to(MARIE, "[en>fr] [ar>en] شكرا")
+    # What the interpreter writes reaches the person as written, and Marie translated.
+    api.user_sends_text(SAMIRA, "سنساعدك")
+    await api.wait_for_bot_message(victim.user_id, lambda m: m.text == "سنساعدك")
+    await team.said_to(MARIE, "[en>fr] [ar>en] سنساعدك")
+
+    # Marie hands the case to Paul, who gets the summary; Paul closes it.
+    api.user_sends_text(MARIE, "/transfer")
+    offer = await api.wait_for_bot_message(MARIE, lambda m: bool(m.inline_keyboard))
+    api.user_presses(MARIE, offer.message_id, StaffPress("transfer", case, 2).data())
+    await team.said_to(PAUL, "Résumé de l'entretien")
+    api.user_sends_text(PAUL, "/close")
+    await team.said_to(victim.user_id, team.render("ar", "handoff.case_closed"))
+    closed = await team.conversation()
+    assert (closed.case_status, closed.status, closed.summary_sealed) == ("closed", "ended", None)
+
+    # The next message starts a new intake.
+    victim.write("مرحبا")
+    await victim.question()
+
+    # No word the person wrote ever reached the staff group.
+    group_text = " ".join(m.text or "" for m in api.bot_messages(GROUP))
+    for words in ("أحتاج", "شكرا", "سنساعدك"):
+        assert words not in group_text
+
+    # Everything relayed is in the transcript, in both languages.
+    async with team.running.core.sessions() as session:
+        entries = await read_transcript(session, case, recipient)
+    relayed_entries = [(e.who, e.text, e.translation, e.machine_translated) for e in entries if e.kind == "message"]
+    assert ("victim", "أحتاج مكانا للنوم", "[en>fr] [ar>en] أحتاج مكانا للنوم", True) in relayed_entries
+    assert ("caseworker", "Bonjour, je suis Marie.", "[en>ar] [fr>en] Bonjour, je suis Marie.", True) in (
+        relayed_entries
+    )
+    assert ("interpreter", "سنساعدك", "[en>fr] [ar>en] سنساعدك", True) in relayed_entries
+    assert any(e.kind == "summary" and case in (e.text or "") for e in entries)
+    events = [e.text for e in entries if e.kind == "event"]
+    assert "claimed by Marie" in events and "closed by Paul" in events
+
+
+async def test_two_caseworkers_claim_at_once_and_exactly_one_gets_the_case(team: Team) -> None:
+    api = team.api
+    await _hand_off_in_arabic(team)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    data = StaffPress("claim", case).data()
+    # Both presses arrive in the same batch of updates, and are applied concurrently.
+    first = api.user_presses(MARIE, notice.message_id, data, chat_id=GROUP)
+    second = api.user_presses(PAUL, notice.message_id, data, chat_id=GROUP)
+    answers = [await api.wait_for_callback_answer(first), await api.wait_for_callback_answer(second)]
+    texts = sorted(a.text or "" for a in answers)
+    winners = [t for t in texts if t.startswith("Le dossier est à vous")]
+    losers = [t for t in texts if t.startswith("Dossier déjà pris par")]
+    assert len(winners) == 1 and len(losers) == 1, texts
+    holder = await team.conversation()
+    expected = "Marie" if holder.caseworker_id == 1 else "Paul"
+    assert losers[0] == f"Dossier déjà pris par {expected}."
+    summaries = [
+        m for user in (MARIE, PAUL) for m in api.bot_messages(user) if "Résumé de l'entretien" in (m.text or "")
+    ]
+    await asyncio.sleep(0.3)
+    assert len(summaries) <= 1
+
+
+async def test_someone_not_on_the_staff_cannot_claim_and_gets_the_victims_bot(team: Team) -> None:
+    api = team.api
+    await _hand_off_in_arabic(team)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    stranger = 5555
+    pressed = api.user_presses(stranger, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    assert (await api.wait_for_callback_answer(pressed)).text == "Réservé à l'équipe de l'association."
+    assert (await team.conversation()).case_status == "queued"
+    api.user_sends_text(stranger, "/cases")  # a staff command from a stranger: the intake, as for anyone
+    stranger_chat = Victim(api, stranger)
+    assert (await stranger_chat.question()).text == "Choisissez votre langue.\nChoose your language."
+
+
+async def test_a_staff_group_the_bot_cannot_reach_is_reported_and_retried_never_dropped(
+    team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = team.api
+    api.fail_next(
+        "sendMessage", status=403, count=1, description="Forbidden: bot was kicked from the group chat", chat_id=GROUP
+    )
+    await _hand_off_in_arabic(team, user_id=7002)
+    await api.wait_until(lambda: [c.status for c in api.calls_of("sendMessage") if c.params.get("chat_id") == GROUP]
+                         == [403], 10)
+    conversation = await team.conversation()
+    async with team.running.core.sessions() as session:
+        rows = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.destination == "group"))
+        ).scalars().all()
+    assert rows and all(row.status != "dropped" for row in rows)
+    assert any("staff group" in r.getMessage() for r in caplog.records)
+    # Once the bot is back, the notice is delivered: the outbox retries it (here: its backoff cut short).
+    async with team.running.core.sessions.begin() as session:
+        for row in (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "pending"))).scalars():
+            row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+    notice = await team.notice()
+    assert conversation.public_id in notice.text
+
+
+async def test_out_of_hours_the_person_is_told_when_and_the_case_is_announced_at_opening(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Sunday 23:00 in Paris; the office opens on Monday at 09:00.
+    moment = [datetime(2026, 11, 29, 22, 0, tzinfo=UTC)]
+    configured = staff_settings(settings, ACCUEIL_OFFICE_HOURS="mon-fri 09:00-18:00")
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=lambda: moment[0]) as running:
+        api.add_group(GROUP, "Équipe accueil")
+        catalogs = running.core.content.catalogs
+        victim = Victim(api, user_id=7003, language_code="en")
+        victim.write("/start")
+        await victim.answer("English")
+        await victim.answer(catalogs.render("en", Msg("common.human")))
+        told = await api.wait_for_bot_message(victim.user_id, lambda m: "not here right now" in (m.text or ""))
+        assert "Mon, Nov 30, 9:00" in told.text and "116 006" in told.text and "17" in told.text
+        await asyncio.sleep(0.5)  # several rounds of the announcer: nothing while closed
+        assert api.bot_messages(GROUP) == []
+        moment[0] = datetime(2026, 11, 30, 8, 5, tzinfo=UTC)  # Monday 09:05 in Paris
+        notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+        assert "Nouveau dossier" in notice.text and "En attente depuis : 10 h 05" in notice.text
+
+
+async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(settings: Settings) -> None:
+    moment = [datetime(2026, 11, 30, 10, 0, tzinfo=UTC)]
+    configured = staff_settings(settings, ACCUEIL_RENOTIFY_MINUTES="15")
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=lambda: moment[0]) as running:
+        api.add_group(GROUP, "Équipe accueil")
+        catalogs = running.core.content.catalogs
+        victim = Victim(api, user_id=7004, language_code="en")
+        victim.write("/start")
+        await victim.answer("English")
+        await victim.answer(catalogs.render("en", Msg("common.human")))
+        first = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+        assert first.text.startswith("Nouveau dossier")
+        moment[0] += timedelta(minutes=10)
+        await asyncio.sleep(0.5)
+        assert len(api.bot_messages(GROUP)) == 1  # not urgent: 15 minutes
+        moment[0] += timedelta(minutes=6)
+        again = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+        assert again.text.startswith("Rappel : dossier en attente") and "16 min" in again.text
+
+        urgent = Victim(api, user_id=7005, language_code="en")
+        urgent.write("/start")
+        await urgent.answer("English")
+        await urgent.answer("Yes")  # in danger now: the case is urgent
+        await urgent.answer(catalogs.render("en", Msg("common.human")))
+        flagged = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
+        moment[0] += timedelta(minutes=6)  # a third of 15 minutes has passed
+        reminder = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
+        assert reminder.message_id != flagged.message_id and "Rappel" in reminder.text
+
+
+async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one_caseworker(
+    settings: Settings,
+) -> None:
+    # Two bots, each with its own engine and connection pool, as two processes would have.
+    configured = staff_settings(settings)
+    first, second = await build_core(configured), await build_core(configured)
+    try:
+        now = datetime.now(UTC)
+        await staff_add(first.sessions, first.keys, MARIE, "Marie", "caseworker", None, now)
+        await staff_add(first.sessions, first.keys, PAUL, "Paul", "caseworker", None, now)
+        from bot.conversation import Inbound
+        from bot.engine import Command, Press
+
+        def inbound(user: int, event: object, key: str, staff_press: StaffPress | None = None) -> Inbound:
+            return Inbound("telegram", str(user), str(user), event, update_key=key, staff_press=staff_press)  # type: ignore[arg-type]
+
+        async with first.sessions.begin() as session:
+            await first.service.handle(session, inbound(7100, Command("start"), "1"))
+        async with first.sessions.begin() as session:
+            await first.service.handle(session, inbound(7100, Command("human"), "2"))
+        async with first.sessions() as session:
+            case = (await session.execute(select(Conversation.public_id))).scalar_one()
+
+        async def claim(core: object, user: int, key: str) -> str | None:
+            assert hasattr(core, "sessions")
+            async with core.sessions.begin() as session:  # type: ignore[attr-defined]
+                outcome = await core.service.handle(  # type: ignore[attr-defined]
+                    session, inbound(user, Press(0, ""), key, StaffPress("claim", case))
+                )
+            return str(outcome.toast)
+
+        for round_ in range(5):  # several rounds: the race must be won once every time
+            if round_:
+                async with first.sessions.begin() as session:
+                    conversation = (await session.execute(select(Conversation))).scalar_one()
+                    conversation.case_status, conversation.caseworker_id = "queued", None
+            toasts = await asyncio.gather(
+                claim(first, MARIE, f"m{round_}"), claim(second, PAUL, f"p{round_}")
+            )
+            won = [t for t in toasts if t.startswith("Le dossier est à vous")]
+            lost = [t for t in toasts if t.startswith("Dossier déjà pris par")]
+            assert (len(won), len(lost)) == (1, 1), toasts
+    finally:
+        await first.close()
+        await second.close()
