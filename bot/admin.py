@@ -1,4 +1,4 @@
-"""The operator's and caseworkers' commands: keys, cases, transcripts, purge.
+"""The operator's and caseworkers' commands: keys, cases, transcripts, purge, blocks, parked updates.
 
 Each function works on a database engine it is given and returns what to print;
 errors are `AccueilError`s with one actionable line.
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import keyfiles
 from bot.errors import ConfigError
+from bot.safety import Safety, describe
 from bot.transcript import Entry, find_case, read_transcript, rewrap
+from storage import safety as safety_store
 from storage import transcripts as repo
 from storage.crypto import RecipientPrivateKey, RecipientPublicKey
 
@@ -133,7 +135,10 @@ def render_json(case: str, entries: list[Entry]) -> str:
 def _original(entry: Entry) -> str:
     if entry.kind == "answers":
         return "; ".join(f"{k}: {_answer(v)}" for k, v in (entry.answer or {}).items())
-    return entry.text or ""
+    if entry.data is not None:  # a file: its content is in the JSON export
+        size = len(entry.data) * 3 // 4
+        return f"{entry.text}: {entry.name} ({entry.mime or 'unknown type'}, about {size:,} bytes)"
+    return (entry.text or "") if entry.by is None else f"{entry.by}: {entry.text or ''}"
 
 
 def _answer(value: object) -> str:
@@ -177,3 +182,62 @@ async def purge_older_than(sessions: Sessions, days: int, now: Callable[[], date
         for conversation in stale:
             await repo.purge(session, conversation.id)
     return len(stale)
+
+
+async def block_case(sessions: Sessions, case: str, now: datetime) -> str:
+    """Ignore from now on whoever wrote in `case` (named by the case: their Telegram id is never shown)."""
+    async with sessions.begin() as session:
+        conversation = await find_case(session, case)
+        if not await safety_store.block(session, conversation, now):
+            return f"the person who wrote in case {conversation.public_id} was already blocked"
+    return (
+        f"the person who wrote in case {conversation.public_id} is blocked: their messages are ignored "
+        f"and not stored (`accueil unblock {conversation.public_id}` undoes it)"
+    )
+
+
+async def unblock_case(sessions: Sessions, case: str) -> str:
+    async with sessions.begin() as session:
+        conversation = await find_case(session, case)
+        if not await safety_store.unblock(session, conversation):
+            return f"the person who wrote in case {conversation.public_id} was not blocked"
+    return f"the person who wrote in case {conversation.public_id} is unblocked: the bot answers them again"
+
+
+async def parked_list(sessions: Sessions) -> str:
+    """Updates no handler could apply, kept sealed: when, which case, what went wrong (never their content)."""
+    async with sessions() as session:
+        found = await safety_store.parked(session)
+    if not found:
+        return "no parked update"
+    lines = [f"{'ref':<10}  {'parked':<16}  {'case':<10}  {'attempts':>8}  error"]
+    for row in found:
+        lines.append(
+            f"{row.ref:<10}  {row.parked_at:%Y-%m-%d %H:%M}  {row.public_id or '-':<10}  {row.attempts:>8}  {row.error}"
+        )
+    return "\n".join(lines)
+
+
+async def parked_replay(sessions: Sessions, safety: Safety, refs: list[str]) -> str:
+    """Apply parked updates again (all, or those named), each in its own transaction; those that
+    still fail stay parked. Replies are queued: the running bot sends them."""
+    async with sessions() as session:
+        found = await safety_store.parked(session, refs)
+    missing = {ref.upper() for ref in refs} - {row.ref for row in found}
+    if missing:
+        raise ConfigError(f"no parked update {', '.join(sorted(missing))}; `accueil parked list` shows them")
+    if not found:
+        return "no parked update"
+    lines = []
+    for row in found:
+        try:
+            inbound = safety.open_parked(row)
+            async with sessions.begin() as session:
+                outcome = await safety.service.handle(session, inbound)
+                await safety_store.unpark(session, row.id)
+        except Exception as exc:  # stays parked; the type and place only, never the content
+            lines.append(f"{row.ref}: still fails ({describe(exc)}); kept")
+            continue
+        done = "already applied" if outcome.duplicate else "replayed"
+        lines.append(f"{row.ref}: {done}" + (f" (case {row.public_id})" if row.public_id else ""))
+    return "\n".join(lines)

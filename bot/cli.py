@@ -8,6 +8,8 @@
     accueil cases list               cases, without their content
     accueil transcript show|export CASE --key FILE   read a transcript (caseworkers)
     accueil purge --case CASE | --older-than DAYS    destroy cases for good
+    accueil block|unblock CASE       ignore (or not) whoever wrote in a case
+    accueil parked list|replay [REF...]   updates no handler could apply, kept sealed
 
 Every error an operator can fix ends the command with one line on stderr and
 exit code 2; nothing prints a traceback.
@@ -33,6 +35,7 @@ from bot.engine import DialogCheck
 from bot.errors import AccueilError, ConfigError
 from bot.logs import setup_logging
 from bot.outbox import Outbox
+from bot.safety import Safety
 from bot.settings import Settings, load_settings
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
@@ -110,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     staff_remove = staff_sub.add_parser("remove", help="remove a staff member (by the id `staff list` shows)")
     staff_remove.add_argument("staff_id", type=int)
 
+    block = sub.add_parser("block", help="ignore whoever wrote in a case: their messages are not stored")
+    block.add_argument("case")
+    unblock = sub.add_parser("unblock", help="answer again whoever wrote in a case")
+    unblock.add_argument("case")
+    parked = sub.add_parser("parked", help="updates no handler could apply, kept sealed for replay")
+    parked_sub = parked.add_subparsers(dest="action", required=True, metavar="ACTION")
+    parked_sub.add_parser("list", help="parked updates: when, which case, what went wrong (no content)")
+    replay = parked_sub.add_parser("replay", help="apply parked updates again (all, or those named)")
+    replay.add_argument("refs", nargs="*", metavar="REF")
+
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--case")
@@ -155,6 +168,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "staff":
         return await _staff(args, settings)
+    if args.command in ("block", "unblock", "parked"):
+        return await _safety(args, settings)
     if args.command in ("keys", "cases", "transcript", "purge"):
         return await _admin(args, settings)
     if args.command == "models":
@@ -200,6 +215,33 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
             text = await staff.staff_list(sessions)
         else:
             text = await staff.staff_remove(sessions, args.staff_id, utcnow())
+        print(text)
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _safety(args: argparse.Namespace, settings: Settings) -> int:
+    """Blocks and parked updates (replaying needs the whole service, so it builds it)."""
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "parked" and args.action == "replay":
+        core = await build_core(settings)
+        try:
+            print(await admin.parked_replay(core.sessions, Safety(core.service), args.refs))
+            return 0
+        finally:
+            await core.close()
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        if args.command == "block":
+            text = await admin.block_case(sessions, args.case, utcnow())
+        elif args.command == "unblock":
+            text = await admin.unblock_case(sessions, args.case)
+        else:
+            text = await admin.parked_list(sessions)
         print(text)
         return 0
     finally:
@@ -323,6 +365,7 @@ async def _shell(settings: Settings, language: str | None) -> int:
 
 
 async def _run_telegram(settings: Settings) -> int:
+    from bot.channels.telegram.pacing import Pace, PacedSender
     from bot.channels.telegram.runner import (
         Poller,
         check_token,
@@ -344,10 +387,12 @@ async def _run_telegram(settings: Settings) -> int:
         await _ready_to_serve(core)
         name = await check_token(bot)
         await publish_commands(bot, core.content.catalogs)
-        outbox = core.outbox(TelegramSender(bot))
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox), settings.staff_chat_id)
+        outbox = core.outbox(PacedSender(TelegramSender(bot), Pace(settings.limits)))
+        receiver = Receiver.with_limits(core.service, core.sessions, outbox, settings.limits)
+        dispatcher = make_dispatcher(receiver, settings.staff_chat_id)
         retries = asyncio.create_task(outbox.run(stop))
         retention = asyncio.create_task(_retention(core, stop))
+        housekeeping = asyncio.create_task(receiver.run(stop))
         announcements = asyncio.create_task(core.announce(outbox, stop))
         if settings.staff_chat_id is None:
             log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
@@ -367,8 +412,11 @@ async def _run_telegram(settings: Settings) -> int:
         else:
             await Poller(bot, dispatcher).run(stop)
         stop.set()
-        await asyncio.gather(retries, retention, announcements)
-        await outbox.flush_due()
+        log.info("stopping: delivering what is in flight")
+        await receiver.drain()
+        await asyncio.gather(housekeeping, retries, retention, announcements)
+        with contextlib.suppress(TimeoutError):  # what is left stays queued for the next start
+            await asyncio.wait_for(outbox.flush_due(), timeout=20)
         log.info("bot stopped")
         return 0
     finally:

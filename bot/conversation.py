@@ -9,6 +9,7 @@ which the channel then delivers.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -45,6 +46,15 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the person sent (photo, document, voice ...), to be sealed into the transcript."""
+
+    name: str
+    mime: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One event from a channel, in neutral terms."""
 
@@ -57,6 +67,7 @@ class Inbound:
     message_ref: str | None = None  # the channel's id of the victim's message (to erase it on quick exit)
     reply_to: str | None = None  # the channel's id of the message this one answers (staff replies)
     staff_press: StaffPress | None = None  # a press on a staff button (the event is then ignored)
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,13 @@ class ConversationService:
                 event = replace(event, guesses=self._guess(event))
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(event, language, before.step if before else None, now)
+        if inbound.attachment is not None and entries:
+            entries[0] = replace(
+                entries[0],
+                name=inbound.attachment.name,
+                mime=inbound.attachment.mime,
+                data=base64.b64encode(inbound.attachment.data).decode(),
+            )
         if inbound.update_key is not None and not await repo.claim_update(
             session, inbound.channel, inbound.update_key, now
         ):

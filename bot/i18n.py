@@ -39,6 +39,8 @@ BOT_KEYS = frozenset(
     {
         "language.name",
         "common.error_kept",
+        "common.flood",
+        "common.too_many_conversations",
         "common.unsupported_media",
         "common.shell_intro",
         "commands.start",

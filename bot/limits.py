@@ -170,6 +170,11 @@ class FloodLimiter:
                 del self._buckets[key]
         return over
 
+    def take_all(self) -> list[tuple[Key, Dropped]]:
+        """Everything dropped and not yet recorded, floods over or not (at shutdown)."""
+        found = [(key, self.take_dropped(key)) for key in list(self._buckets)]
+        return [(key, dropped) for key, dropped in found if dropped is not None]
+
     def flooding(self, key: Key) -> bool:
         bucket = self._buckets.get(key)
         return bucket is not None and bucket.flooding

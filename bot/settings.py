@@ -16,6 +16,8 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.hours import OfficeHours, parse_office_hours
+from bot.limits import SETTING_NAMES as LIMIT_SETTINGS
+from bot.limits import Limits, parse_limits
 
 DEFAULT_OFFICE_HOURS = "mon-fri 09:00-18:00"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,8 @@ class Settings:
     staff_chat_id: int | None = None
     renotify_minutes: int = 15
     office_hours: OfficeHours = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
+    #: Floods, conversations a day, Bot API pacing (`bot.limits`).
+    limits: Limits = field(default_factory=Limits)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -100,7 +104,7 @@ _KNOWN = {
     "timezone",
     "holidays",
     "config",
-}
+} | LIMIT_SETTINGS
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -164,6 +168,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         values.pop("timezone", "Europe/Paris"),
         values.pop("holidays", ""),
     )
+    limits = parse_limits(values)
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -185,6 +190,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         staff_chat_id=int(staff_chat) if staff_chat is not None else None,
         renotify_minutes=int(renotify),
         office_hours=office_hours,
+        limits=limits,
         extra=values,
     )
     return settings

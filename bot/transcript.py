@@ -37,6 +37,10 @@ class Entry:
     step: str | None = None
     answer: Any = None
     by: str | None = None  # the staff member's name
+    #: A file the person sent: its name, type and content (base64).
+    name: str | None = None
+    mime: str | None = None
+    data: str | None = None
 
     def to_bytes(self) -> bytes:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, False)}).encode()

@@ -200,3 +200,25 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_inbound_messages_conversation", "conversation_id", "received_at"),)
+
+
+class ParkedUpdate(Base):
+    """An inbound update no handler could apply, kept sealed under the server key for an operator to replay."""
+
+    __tablename__ = "parked_updates"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    #: The operator's handle on it (`accueil parked replay REF`); random, reveals nothing.
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The case it belongs to, when there was one.
+    public_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The whole update (what the person wrote included), sealed under the server key.
+    payload_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: What went wrong: the exception's type and where, never its message.
+    error: Mapped[str] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ux_parked_updates_update", "channel", "update_key", unique=True),)

@@ -4,6 +4,7 @@ an interpreter, transfer and close. The fake translator marks what it translated
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -328,3 +329,49 @@ async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_photo_and_a_voice_message_reach_the_caseworker_and_are_sealed_in_the_transcript(
+    team: Team, recipient: RecipientPrivateKey
+) -> None:
+    api = team.api
+    victim = await _hand_off_in_arabic(team, user_id=7006)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    await team.said_to(MARIE, "Résumé de l'entretien")
+    photo, voice = b"\xff\xd8\xff\xe0 a photo of a work contract", b"OggS a voice message"
+    api.user_sends_photo(victim.user_id, content=photo)
+    api.user_sends_voice(victim.user_id, content=voice)
+    copies = [
+        await api.wait_for_bot_message(MARIE, lambda m: m.media_type == "photo"),
+        await api.wait_for_bot_message(MARIE, lambda m: m.media_type == "voice"),
+    ]
+    assert all(case in (m.caption or "") for m in copies)
+    assert [c.params.get("protect_content") for c in api.calls_of("copyMessage")] == [True, True]
+    api.user_sends_sticker(victim.user_id)  # cannot be passed on: the person is told, kindly
+    await team.said_to(victim.user_id, team.render("ar", "handoff.media_not_relayed"))
+
+    async with team.running.core.sessions() as session:
+        entries = await read_transcript(session, case, recipient)
+    files = {e.text: base64.b64decode(e.data or "") for e in entries if e.kind == "media" and e.data}
+    assert files == {"photo": photo, "voice": voice}
+
+
+async def test_a_photo_sent_during_the_intake_is_kept_sealed_and_the_question_asked_again(
+    settings: Settings, recipient: RecipientPrivateKey
+) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
+        victim = Victim(api, user_id=7007, language_code="en")
+        victim.write("/start")
+        await victim.answer("English")
+        safety = await victim.question()
+        api.user_sends_photo(victim.user_id, content=b"\xff\xd8 proof")
+        again = await victim.question()
+        assert again.text == safety.text and again.message_id != safety.message_id
+        async with running.core.sessions() as session:
+            case = (await session.execute(select(Conversation.public_id))).scalar_one()
+            entries = await read_transcript(session, case, recipient)
+        [media] = [e for e in entries if e.kind == "media"]
+        kept = (media.text, media.mime, base64.b64decode(media.data or ""))
+        assert kept == ("photo", "image/jpeg", b"\xff\xd8 proof")

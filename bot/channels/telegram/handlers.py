@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message, Update
 from bot import engine
 from bot.channels.base import Receiver
 from bot.channels.telegram.sender import keyboard
-from bot.conversation import Inbound, Outcome, parse_button, parse_command
+from bot.conversation import Attachment, Inbound, Outcome, parse_button, parse_command
 from bot.handoff import StaffPress
 
 CHANNEL = "telegram"
@@ -28,10 +28,52 @@ def _language(code: str | None) -> str | None:
     return code.split("-", 1)[0].lower() if code else None
 
 
+#: The Bot API lets a bot download files up to 20 MB.
+MAX_DOWNLOAD = 20 * 1024 * 1024
+
+
 def _event(message: Message) -> engine.Inbound:
     if message.text is not None:
         return parse_command(message.text) or engine.TextIn(message.text)
-    return engine.Media(str(message.content_type))
+    kind = message.content_type
+    return engine.Media(str(getattr(kind, "value", kind)))
+
+
+def _file(message: Message) -> tuple[str, int | None, str, str | None] | None:
+    """(file id, size, a name, the MIME type) of what the person sent, when it is a file."""
+    if message.photo:
+        best = message.photo[-1]
+        return best.file_id, best.file_size, "photo.jpg", "image/jpeg"
+    for item, default in (
+        (message.document, "document"),
+        (message.voice, "voice.ogg"),
+        (message.audio, "audio"),
+        (message.video, "video.mp4"),
+        (message.video_note, "video_note.mp4"),
+    ):
+        if item is not None:
+            name = getattr(item, "file_name", None) or default
+            return item.file_id, item.file_size, name, getattr(item, "mime_type", None)
+    return None
+
+
+async def _attachment(message: Message) -> Attachment | None:
+    """The file itself, to be sealed into the transcript (None when too big or unavailable)."""
+    found = _file(message)
+    if found is None or message.bot is None:
+        return None
+    file_id, size, name, mime = found
+    if size is not None and size > MAX_DOWNLOAD:
+        log.warning("a file over 20 MB was not downloaded (the Bot API does not serve it)")
+        return None
+    try:
+        data = await message.bot.download(file_id)
+    except (TelegramAPIError, OSError) as exc:
+        log.warning("a file could not be downloaded (%s); it is recorded without its content", type(exc).__name__)
+        return None
+    if data is None:
+        return None
+    return Attachment(name=name, mime=mime, data=data.read())
 
 
 async def on_message(message: Message, event_update: Update, receiver: Receiver) -> None:
@@ -48,6 +90,7 @@ async def on_message(message: Message, event_update: Update, receiver: Receiver)
             language_hint=_language(message.from_user.language_code),
             message_ref=str(message.message_id),
             reply_to=str(replied.message_id) if replied is not None else None,
+            attachment=await _attachment(message),
         )
     )
     await _reply(message.bot, message.chat.id, outcome)

@@ -36,6 +36,7 @@ from bot.channels.telegram.handlers import build_routers
 from bot.engine import Msg
 from bot.errors import ConfigError, StorageError
 from bot.i18n import COMMANDS, Catalogs
+from bot.safety import describe
 
 log = logging.getLogger("accueil.telegram")
 
@@ -54,12 +55,21 @@ def make_dispatcher(receiver: Receiver, staff_chat_id: int | None = None) -> Dis
 
 
 async def check_token(bot: Bot) -> str:
-    try:
-        me = await bot.get_me()
-    except TelegramUnauthorizedError as exc:
-        raise ConfigError("ACCUEIL_TELEGRAM_TOKEN was refused by the Bot API; copy it again from @BotFather") from exc
-    except TelegramNetworkError as exc:
-        raise ConfigError(f"cannot reach the Bot API at {bot.session.api.base}: {exc.message}") from exc
+    for attempt in range(1, 5):
+        try:
+            me = await bot.get_me()
+            break
+        except TelegramUnauthorizedError as exc:
+            raise ConfigError(
+                "ACCUEIL_TELEGRAM_TOKEN was refused by the Bot API; copy it again from @BotFather"
+            ) from exc
+        except TelegramNetworkError as exc:
+            raise ConfigError(f"cannot reach the Bot API at {bot.session.api.base}: {exc.message}") from exc
+        except TelegramServerError as exc:  # Telegram briefly down: try again before giving up
+            if attempt == 4:
+                raise ConfigError(f"the Bot API keeps failing ({exc.message}); try again later") from exc
+            log.warning("the Bot API failed (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(2.0**attempt / 4)
     return me.username or str(me.id)
 
 
@@ -71,7 +81,11 @@ async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
             for name in COMMANDS
         ]
         language = None if catalog.language == catalogs.fallback else catalog.language
-        await bot.set_my_commands(commands, language_code=language)
+        try:
+            await bot.set_my_commands(commands, language_code=language)
+        except TelegramAPIError as exc:  # a menu is not worth not starting
+            log.warning("the command menu could not be published (%s); it is kept as it was", type(exc).__name__)
+            return
 
 
 def _chat_key(update: Update) -> int:
@@ -89,9 +103,12 @@ class Poller:
         self.bot = bot
         self.dispatcher = dispatcher
         self.timeout = timeout
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._stop = stop
+        if not await self._delete_webhook():
+            return
         offset: int | None = None
         delay = 1.0
         allowed = self.dispatcher.resolve_used_update_types()
@@ -146,12 +163,30 @@ class Poller:
                 await self.dispatcher.feed_update(self.bot, update)
                 return
             except StorageError:
+                if self._stop.is_set():  # not confirmed to Telegram: fetched again at the next start
+                    log.warning("stopping with update %d not applied (database unavailable)", update.update_id)
+                    return
                 log.warning("database unavailable; holding update %d", update.update_id)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 30.0)
-            except Exception:
-                log.exception("update %d could not be handled", update.update_id)
+            except Exception as exc:  # the type and place only: a message could quote the person
+                log.error("update %d could not be handled (%s)", update.update_id, describe(exc))
                 return
+
+    async def _delete_webhook(self) -> bool:
+        """Polling needs no webhook set; retried while the Bot API fails. False if stopped meanwhile."""
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                return True
+            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+                log.warning("Bot API unavailable (%s); retrying in %.0f s", type(exc).__name__, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                delay = min(delay * 2, 30.0)
+        return False
 
 
 async def serve_webhook(
