@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation import ERASABLE_FOR
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
 from storage import repo
 from storage.crypto import ServerKey
@@ -171,6 +172,12 @@ class Outbox:
             refs = await repo.sent_refs(session, conversation_id, message.destination, "notice")
             if not refs:
                 return None
+        elif kind == "erase":
+            # Looked up again now, under the conversation's lock: a message whose sending was under
+            # way while the quick exit was applied (after a flood's warning, say) is erased too.
+            since = self.clock() - ERASABLE_FOR
+            found = set(refs) | set(await repo.erasable_messages(session, conversation_id, since))
+            refs = sorted(found, key=lambda ref: int(ref) if ref.isdigit() else 0)
         return OutItem(
             kind=kind,
             text=payload.get("text", ""),
