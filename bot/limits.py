@@ -175,6 +175,10 @@ class FloodLimiter:
         found = [(key, self.take_dropped(key)) for key in list(self._buckets)]
         return [(key, dropped) for key, dropped in found if dropped is not None]
 
+    def forget(self, key: Key) -> None:
+        """Start `key` afresh (someone who must never be limited, found out at their first warning)."""
+        self._buckets.pop(key, None)
+
     def flooding(self, key: Key) -> bool:
         bucket = self._buckets.get(key)
         return bucket is not None and bucket.flooding

@@ -68,6 +68,10 @@ class Safety:
         """The case the user was blocked by, if they are blocked."""
         return await store.blocked_case(session, channel, self.user_ref(channel, user))
 
+    async def is_staff(self, session: AsyncSession, channel: str, user: str) -> bool:
+        """A caseworker or interpreter: never limited (a relay to a victim must not be dropped)."""
+        return await repo.find_staff(session, channel, self.user_ref(channel, user)) is not None
+
     async def refuse_new(self, session: AsyncSession, inbound: Inbound) -> Outcome | None:
         """Over the daily cap, a message that would open a conversation opens none: a kind reply instead.
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from bot import admin
+from bot import admin, staff
 from bot.app import Core
 from bot.limits import Limits
 from bot.logs import JsonFormatter
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.testing.fake_bot_api import FakeBotAPI
 from bot.transcript import Entry, read_transcript
 from storage.crypto import RecipientPrivateKey
@@ -172,3 +176,73 @@ async def test_a_blocked_person_is_acknowledged_and_ignored_until_unblocked(
         assert "was not blocked" in await admin.unblock_case(running.core.sessions, case.public_id)
         victim.write("/start")
         assert (await victim.message()).text is not None
+
+
+async def test_staff_are_never_limited(settings: Settings) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=FLOOD) as running:
+        caseworker = 7340030001
+        await staff.staff_add(
+            running.core.sessions, running.core.keys, caseworker, "Marie", "caseworker", None, datetime.now(UTC)
+        )
+        for n in range(12):  # more than the flood limit's burst of 5
+            api.user_sends_text(caseworker, f"note {n}")
+        await api.wait_until(lambda: len(api.bot_messages(caseworker)) >= 12, 15)
+        await api.wait_updates_consumed()
+        texts = [m.text or "" for m in api.bot_messages(caseworker)]
+        assert len(texts) == 12 and not any(t.startswith(FLOOD_EN) for t in texts)
+
+
+async def test_replies_to_one_chat_are_spaced_by_the_pacing(settings: Settings) -> None:
+    limits = Limits(send_chat_interval=0.3, send_chat_burst=1, send_per_second=1000, flood_burst=1000)
+    async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=limits, paced=True):
+        victim = Victim(api, user_id=7340030002, language_code="en")
+        victim.write("/start")
+        await victim.answer("English")
+        await victim.answer("No")
+        await victim.question()
+        sent = [c.at for c in api.calls if c.method != "getUpdates" and int(c.params.get("chat_id", 0)) == 7340030002]
+        assert len(sent) >= 6  # language question; close, welcome, danger; close, consent
+        gaps = [b - a for a, b in itertools.pairwise(sent)]
+        # Arrival times at the fake: a few milliseconds of HTTP jitter either way.
+        assert min(gaps) >= 0.3 - 0.05, gaps
+
+
+def _accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")},
+        "ACCUEIL_DATA_DIR": str(settings.data_dir),
+        "ACCUEIL_DATABASE_URL": settings.database_url,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_block_and_unblock_from_the_command_line_name_the_case_never_the_person(settings: Settings) -> None:
+    user = 7340030003
+    async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings) as running:
+        victim = Victim(api, user_id=user, language_code="en")
+        victim.write("/start")
+        await victim.question()
+        [case] = await _cases(running.core)
+    blocked = await asyncio.to_thread(_accueil, settings, "block", case.public_id.lower())
+    assert blocked.returncode == 0, blocked.stderr
+    assert blocked.stdout.startswith(f"the person who wrote in case {case.public_id} is blocked")
+    again = await asyncio.to_thread(_accueil, settings, "block", case.public_id)
+    assert again.returncode == 0 and "already blocked" in again.stdout
+    unknown = await asyncio.to_thread(_accueil, settings, "unblock", "ZZZZ-ZZZZ")
+    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == [
+        "accueil: there is no case ZZZZ-ZZZZ (it may have been purged)"
+    ]
+    unblocked = await asyncio.to_thread(_accueil, settings, "unblock", case.public_id)
+    assert unblocked.returncode == 0 and "is unblocked" in unblocked.stdout
+    listed = await asyncio.to_thread(_accueil, settings, "parked", "list")
+    assert listed.returncode == 0 and listed.stdout.strip() == "no parked update"
+    for result in (blocked, again, unknown, unblocked):
+        assert str(user) not in result.stdout + result.stderr

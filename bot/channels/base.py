@@ -5,11 +5,11 @@ they never touch the database or the engine themselves.
 
 Around the conversation service the receiver applies the safety rules
 (`bot.safety`): a flood is warned once, then dropped in memory before any
-database work, so it slows no one else; a blocked user is ignored; a person
-over the daily cap of conversations gets a kind reply. While the database is
-briefly away an update is retried; when handling fails for another reason it
-is retried a few times, then parked sealed and the person told their message
-is kept. Replies are delivered after the commit: in the background when
+database work, so it slows no one else (staff are never limited); a blocked
+user is ignored; a person over the daily cap of conversations gets a kind
+reply. While the database is briefly away an update is retried; when handling
+fails for another reason it is retried a few times, then parked sealed and the
+person told their message is kept. Replies are delivered after the commit: in the background when
 `background` is set (Telegram), so one chat's paced sends never hold up
 another's updates, and `drain` waits for them at shutdown.
 """
@@ -66,6 +66,7 @@ class Receiver:
         self.monotonic = monotonic
         self.safety = Safety(service, conversations_per_day=conversations_per_day, clock=service.clock)
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._staff: set[tuple[str, str]] = set()  # staff found flooding: never limited
 
     @classmethod
     def with_limits(
@@ -96,16 +97,20 @@ class Receiver:
     async def _apply(self, inbound: Inbound) -> Outcome:
         key = (inbound.channel, inbound.user)
         dropped: Dropped | None = None
-        if self.flood is not None:
+        if self.flood is not None and key not in self._staff:
             verdict = self.flood.check(key, self.monotonic(), inbound.message_ref, exempt=is_quick_exit(inbound.event))
             if verdict is Verdict.DROP:
                 return Outcome(None)
-            if verdict is Verdict.WARN:
+            if verdict is Verdict.WARN and await self._is_staff(inbound):
+                self._staff.add(key)  # until the process restarts
+                self.flood.forget(key)
+            elif verdict is Verdict.WARN:
                 warned, _ = await self._run(
                     inbound, lambda session: self.safety.warn_flood(session, inbound), park=False
                 )
                 return warned
-            dropped = self.flood.take_dropped(key)
+            else:
+                dropped = self.flood.take_dropped(key)
         applied = False
         try:
             outcome, applied = await self._run(inbound, lambda session: self._handle(session, inbound, dropped))
@@ -113,6 +118,14 @@ class Receiver:
             if dropped is not None and not applied and self.flood is not None:
                 self.flood.give_back(key, dropped)
         return outcome
+
+    async def _is_staff(self, inbound: Inbound) -> bool:
+        try:
+            async with self.sessions() as session:
+                return await self.safety.is_staff(session, inbound.channel, inbound.user)
+        except Exception as exc:  # the database away: treated as not staff, so limited
+            log.warning("could not tell whether a flood comes from staff (%s)", describe(exc))
+            return False
 
     async def _handle(self, session: AsyncSession, inbound: Inbound, dropped: Dropped | None) -> Outcome:
         case = await self.safety.blocked(session, inbound.channel, inbound.user)
