@@ -123,6 +123,7 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
         hours=settings.office_hours,
         renotify=timedelta(minutes=settings.renotify_minutes),
         clock=clock,
+        staff_group=settings.staff_chat_id is not None,
     )
     service = ConversationService(
         content.intake,

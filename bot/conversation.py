@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot.detect import LanguageGuesser
+from bot.discretion import discreetly
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
@@ -68,6 +69,8 @@ class Inbound:
     reply_to: str | None = None  # the channel's id of the message this one answers (staff replies)
     staff_press: StaffPress | None = None  # a press on a staff button (the event is then ignored)
     attachment: Attachment | None = None
+    edited: bool = False  # a new wording of a message already sent
+    forwarded: bool = False  # forwarded from another chat
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class ConversationService:
                 return await self._from_staff(session, staff, inbound, now)
         if inbound.staff_press is not None:
             return Outcome(None, toast=STAFF_ONLY)
+        if inbound.edited:
+            return await self._edited(session, inbound, user_ref, now)
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
         event = inbound.event
         before: State | None = None
@@ -153,6 +158,8 @@ class ConversationService:
                 event = replace(event, guesses=self._guess(event))
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(event, language, before.step if before else None, now)
+        if inbound.forwarded and entries and entries[0].kind == "message":
+            entries[0] = replace(entries[0], kind="forwarded")
         if inbound.attachment is not None and entries:
             entries[0] = replace(
                 entries[0],
@@ -204,6 +211,22 @@ class ConversationService:
         return Outcome(
             None, toast=done.toast, touched=done.conversation_ids, reply=done.reply, reply_buttons=done.buttons
         )
+
+    async def _edited(self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime) -> Outcome:
+        """Record the new wording (and pass it on during a case); the step is not run again."""
+        conversation = await repo.open_conversation(session, inbound.channel, user_ref)
+        if conversation is None or not isinstance(inbound.event, engine.TextIn):
+            return Outcome(None)
+        said, _ = await self._said(inbound.event, conversation.language, None, now)
+        if inbound.update_key is not None and not await repo.claim_update(
+            session, inbound.channel, inbound.update_key, now
+        ):
+            return Outcome(None, duplicate=True)
+        entries = [replace(entry, kind="edit") for entry in said]
+        if self.handoff is not None:
+            await self.handoff.from_victim(session, conversation, inbound.event, entries, inbound.chat, None, now)
+        await self.transcript.append(session, conversation, entries)
+        return Outcome(conversation.id)
 
     async def _open(
         self,
@@ -301,6 +324,9 @@ class ConversationService:
                     )
             elif isinstance(effect, engine.Toast):
                 toast = self.catalogs.render(language, effect.text)
+            elif isinstance(effect, engine.Discretion):
+                conversation.discreet = effect.on
+                entries.append(Entry("system", at, "event", text=f"discreet mode {'on' if effect.on else 'off'}"))
             elif isinstance(effect, engine.QuickExit):
                 await self._quick_exit(session, conversation, now)
                 if self.handoff is not None:
@@ -311,6 +337,8 @@ class ConversationService:
                 if item is None:
                     continue
                 kind, turn, payload = item
+                if kind == "message":
+                    payload = discreetly(self.catalogs, conversation, language, payload)
                 sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
                 await repo.enqueue(session, conversation.id, kind, sealed, turn, now)
                 if kind == "message":

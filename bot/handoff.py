@@ -30,6 +30,7 @@ from babel.dates import format_skeleton, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine, staff_text
+from bot.discretion import discreetly
 from bot.engine import Dialog, Msg
 from bot.hours import OfficeHours
 from bot.i18n import Catalogs
@@ -94,7 +95,9 @@ class Handoff:
         hours: OfficeHours,
         renotify: timedelta,
         clock: Callable[[], datetime],
+        staff_group: bool = True,
     ) -> None:
+        self.staff_group = staff_group
         self.dialog = dialog
         self.catalogs = catalogs
         self.keys = keys
@@ -150,6 +153,13 @@ class Handoff:
         return [Entry("system", now.isoformat(), "summary", text=text, language=self.staff_language)]
 
     async def announce(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
+        if not self.staff_group:
+            # Nowhere to announce it: it waits, unannounced, and is announced once the group is set.
+            log.warning(
+                "a case waits but no staff group is set (ACCUEIL_STAFF_CHAT_ID); see `accueil cases list`",
+                extra={"case": conversation.public_id},
+            )
+            return
         again = conversation.announcements > 0
         text = staff_text.notice(
             conversation.public_id,
@@ -168,7 +178,7 @@ class Handoff:
 
     async def announce_due(self, session: AsyncSession, now: datetime) -> list[int]:
         """Announce every queued case due for it (office hours only); the conversations touched."""
-        if not self.hours.is_open(now):
+        if not self.hours.is_open(now) or not self.staff_group:
             return []
         due = await repo.cases_to_announce(session, now, self.renotify, self.renotify / 3)
         for conversation in due:
@@ -200,8 +210,9 @@ class Handoff:
         if isinstance(event, engine.TextIn):
             entry = said[0] if said else None
             translation = entry.translation if entry else None
+            how = {"edit": " (message modifié)", "forwarded": " (message transféré d'une autre conversation)"}
             lines = [
-                f"[{case}]",
+                f"[{case}]{how.get(entry.kind, '') if entry else ''}",
                 *staff_text.victim_words(event.text, translation, conversation.language, self.staff_language),
             ]
             await self._enqueue(session, conversation, caseworker, "message", {"text": "\n".join(lines)}, now)
@@ -565,6 +576,8 @@ class Handoff:
         payload: dict[str, Any],
         now: datetime,
     ) -> None:
+        if destination == repo.VICTIM and kind == "message":
+            payload = discreetly(self.catalogs, conversation, conversation.language, payload)
         sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
         await repo.enqueue(session, conversation.id, kind, sealed, None, now, destination)
 

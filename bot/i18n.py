@@ -49,6 +49,10 @@ BOT_KEYS = frozenset(
         "commands.human",
         "commands.restart",
         "commands.exit",
+        "commands.discreet",
+        "common.discreet_prefix",
+        "bot.description",
+        "bot.short_description",
         "handoff.open",
         "handoff.closed_now",
         "handoff.claimed",
@@ -59,7 +63,7 @@ BOT_KEYS = frozenset(
 )
 #: Values the bot fills into one message only (beyond STANDARD_PARAMS).
 MESSAGE_PARAMS: Mapping[str, frozenset[str]] = {"handoff.closed_now": frozenset({"when"})}
-COMMANDS = ("start", "language", "help", "human", "restart", "exit")
+COMMANDS = ("start", "language", "help", "human", "restart", "discreet", "exit")
 #: Languages written right to left: numbers filled into their messages are
 #: isolated left to right (U+2066 ... U+2069), so "+33 1 80 52 33 76" reads intact.
 RTL = frozenset({"ar", "fa", "he", "ps", "ur"})

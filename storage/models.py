@@ -35,6 +35,8 @@ class Conversation(Base):
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The victim used the quick exit: do not write to them first.
     quick_exit: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Discreet mode: messages to the person are silent and open with a neutral line.
+    discreet: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Once handed off, the case's place in the queue: queued | claimed | active | closed.
     case_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     caseworker_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("staff.id"), nullable=True)

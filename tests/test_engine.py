@@ -16,6 +16,7 @@ from bot.engine import (
     Button,
     Command,
     Dialog,
+    Discretion,
     Effect,
     Finished,
     HandedOff,
@@ -39,7 +40,7 @@ from bot.engine import (
     load_dialog,
     parse_dialog,
 )
-from bot.engine.runtime import DONE_VALUE, EXIT_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
+from bot.engine.runtime import DISCREET_VALUE, DONE_VALUE, EXIT_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
 from bot.i18n import load_catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,8 @@ DONE = Button(Msg("common.done"), DONE_VALUE)
 EXIT = Button(Msg("common.exit"), EXIT_VALUE)
 YES_NO_KB = ((Button(Msg("common.yes"), "yes"), Button(Msg("common.no"), "no")), (SKIP,), (HUMAN,), (EXIT,))
 FREE_KB = ((SKIP,), (HUMAN,), (EXIT,))
-LANG_KB = ((Button(Verbatim("Français"), "fr"), Button(Verbatim("English"), "en")), (EXIT,))
+DISCREET_BUTTON = Button(Msg("common.discreet_button"), DISCREET_VALUE)
+LANG_KB = ((Button(Verbatim("Français"), "fr"), Button(Verbatim("English"), "en")), (DISCREET_BUTTON,), (EXIT,))
 STALE = [Toast(Msg("common.stale_button"))]
 
 
@@ -652,6 +654,7 @@ def test_language_keyboard_rows_hold_two_languages() -> None:
             (
                 (Button(Verbatim("Français"), "fr"), Button(Verbatim("العربية"), "ar")),
                 (Button(Verbatim("English"), "en"),),
+                (DISCREET_BUTTON,),
                 (EXIT,),
             ),
             1,
@@ -843,6 +846,8 @@ def test_every_message_key_the_engine_emits_is_in_the_english_catalog() -> None:
     walk = Walk()
     walk.type("hello")
     walk.send(Media("photo"))
+    walk.press(DISCREET_VALUE)
+    walk.press(DISCREET_VALUE)
     walk.press("en")
     walk.send(Command("help"))
     walk.send(Command("nope"))
@@ -901,6 +906,7 @@ def test_a_first_message_in_another_language_puts_that_language_first() -> None:
             (
                 (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
                 (Button(Verbatim("English"), "en"),),
+                (DISCREET_BUTTON,),
                 (EXIT,),
             ),
             1,
@@ -922,6 +928,7 @@ def test_text_at_the_language_question_proposes_the_guessed_language_and_the_vic
             (
                 (Button(Verbatim("العربية"), "ar"), Button(Verbatim("Français"), "fr")),
                 (Button(Verbatim("English"), "en"),),
+                (DISCREET_BUTTON,),
                 (EXIT,),
             ),
             before.turn + 1,
@@ -956,3 +963,29 @@ def test_quick_exit_during_handoff_keeps_the_handoff() -> None:
     walk.send(Command("human"))
     assert walk.send(Command("exit")) == [QuickExit()]
     assert walk.state.status == "handoff" and "quick_exit" in walk.state.marks
+
+
+def test_discreet_mode_is_toggled_on_the_language_keyboard_and_kept() -> None:
+    walk = Walk()
+    turn = walk.state.turn
+    on = (Button(Msg("common.discreet_button"), DISCREET_VALUE, True),)
+    assert walk.send(Press(turn, DISCREET_VALUE)) == [
+        Discretion(True),
+        Reselect((LANG_KB[0], on, LANG_KB[2]), turn),
+        Toast(Msg("common.discreet_on")),
+    ]
+    assert "discreet" in walk.state.marks and walk.state.turn == turn
+    assert walk.send(Press(turn, DISCREET_VALUE))[0] == Discretion(False)
+    assert "discreet" not in walk.state.marks
+    walk.send(Press(turn, DISCREET_VALUE))
+    walk.send(Press(turn, "en"))
+    assert "discreet" in walk.state.marks  # kept once the language is chosen
+    assert walk.send(Press(turn, DISCREET_VALUE)) == STALE  # an old keyboard changes nothing
+
+
+def test_discreet_command_works_at_any_step_and_asks_the_question_again() -> None:
+    walk = walk_to("en")
+    effects = walk.send(Command("discreet"))
+    assert effects[0] == Discretion(True) and Say(Msg("common.discreet_on")) in effects
+    assert isinstance(effects[-1], Ask) and effects[-1].step == walk.state.step
+    assert walk.send(Command("discreet"))[0] == Discretion(False)

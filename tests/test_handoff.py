@@ -375,3 +375,48 @@ async def test_a_photo_sent_during_the_intake_is_kept_sealed_and_the_question_as
         [media] = [e for e in entries if e.kind == "media"]
         kept = (media.text, media.mime, base64.b64decode(media.data or ""))
         assert kept == ("photo", "image/jpeg", b"\xff\xd8 proof")
+
+
+async def test_an_edit_and_a_forward_during_a_case_reach_the_caseworker_marked_and_are_kept(
+    team: Team, recipient: RecipientPrivateKey
+) -> None:
+    api = team.api
+    victim = await _hand_off_in_arabic(team, user_id=7008)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    await team.said_to(MARIE, "Résumé de l'entretien")
+    first = victim.write("أنا في باريس")
+    await team.said_to(MARIE, "أنا في باريس")
+    api.user_edits(victim.user_id, _user_message_id(api, victim.user_id, first), "أنا في ليون")
+    edited = await team.said_to(MARIE, "أنا في ليون")
+    assert edited.text.startswith(f"[{case}] (message modifié)")
+    api.user_sends_text(victim.user_id, "تعال غدا", forwarded_from="Boss")
+    forwarded = await team.said_to(MARIE, "تعال غدا")
+    assert "(message transféré" in forwarded.text
+    async with team.running.core.sessions() as session:
+        entries = await read_transcript(session, case, recipient)
+    kinds = {(e.kind, e.text) for e in entries if e.who == "victim"}
+    assert {("message", "أنا في باريس"), ("edit", "أنا في ليون"), ("forwarded", "تعال غدا")} <= kinds
+
+
+def _user_message_id(api: FakeBotAPI, chat: int, update_id: int) -> int:
+    return next(m.message_id for m in api.chat_messages(chat) if m.update_id == update_id)
+
+
+async def test_bidirectional_overrides_and_html_reach_the_caseworker_harmless(team: Team) -> None:
+    api = team.api
+    victim = await _hand_off_in_arabic(team, user_id=7009)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    await team.said_to(MARIE, "Résumé de l'entretien")
+    # Right-to-left override to disguise "exe.pdf", zero-width joiners, a bell, and markup.
+    victim.write("facture\u202egpj.exe\u200d\u0007 <b>urgent</b> <a href='x'>ici</a>")
+    relayed = await team.said_to(MARIE, "facture")
+    for char in ("\u202e", "\u200d", "\u0007"):
+        assert char not in relayed.text
+    assert "[U+202E]" in relayed.text and "[U+200D]" in relayed.text and "[U+0007]" in relayed.text
+    assert "<b>urgent</b>" in relayed.text and relayed.entities in (None, [])  # shown as typed, not as markup
+    call = next(c for c in reversed(api.calls_of("sendMessage")) if c.params.get("chat_id") == MARIE)
+    assert "&lt;b&gt;urgent&lt;/b&gt;" in call.params["text"]

@@ -126,6 +126,7 @@ async def test_groups_are_ignored_and_commands_published(settings: Settings) -> 
             "help",
             "human",
             "restart",
+            "discreet",
             "exit",
         ]
         assert api.my_commands()[0]["description"] != api.my_commands(language_code="en")[0]["description"]

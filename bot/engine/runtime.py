@@ -24,6 +24,8 @@ Status: TypeAlias = Literal["intake", "handoff", "ended"]
 
 #: Button values the engine reserves next to a step's own options.
 SKIP_VALUE = "__skip__"
+DISCREET_VALUE = "__discreet__"
+DISCREET = "discreet"  # the mark
 HUMAN_VALUE = "__human__"
 DONE_VALUE = "__done__"
 EXIT_VALUE = "__exit__"
@@ -164,8 +166,15 @@ class QuickExit:
     """Erase the conversation from the victim's phone, then say nothing more."""
 
 
+@dataclass(frozen=True)
+class Discretion:
+    """Discreet mode turned on or off: silent messages that open with a neutral line."""
+
+    on: bool
+
+
 Effect: TypeAlias = (
-    Say | Ask | Reselect | Answered | Toast | LanguageChanged | Marked | HandedOff | Finished | QuickExit
+    Say | Ask | Reselect | Answered | Toast | LanguageChanged | Marked | HandedOff | Finished | QuickExit | Discretion
 )
 
 
@@ -268,6 +277,16 @@ def advance(
         isinstance(inbound, Press) and inbound.value == EXIT_VALUE
     ):
         return _quick_exit(state)
+    if isinstance(inbound, Command) and inbound.name == "discreet":
+        return _discretion(dialog, state, languages)
+    if isinstance(inbound, Press) and inbound.value == DISCREET_VALUE:
+        if inbound.turn != state.turn or state.status != "intake":
+            return state, [Toast(Msg("common.stale_button"))]
+        on = DISCREET not in state.marks
+        state = replace(state, marks=state.marks ^ {DISCREET})
+        step = _current(dialog, state)
+        message = "common.discreet_on" if on else "common.discreet_off"
+        return state, [Discretion(on), Reselect(_buttons(step, state, languages), state.turn), Toast(Msg(message))]
     if isinstance(inbound, Command):
         return _command(dialog, state, inbound, now, languages)
     if isinstance(inbound, Start):
@@ -286,6 +305,17 @@ def advance(
             )
         return _press(dialog, state, step, inbound.value, languages)
     return _text(dialog, state, step, inbound, languages)
+
+
+def _discretion(dialog: Dialog, state: State, languages: Languages) -> tuple[State, list[Effect]]:
+    """`/discreet`, at any moment: turn discreet mode on or off, then go on where we were."""
+    on = DISCREET not in state.marks
+    state = replace(state, marks=state.marks ^ {DISCREET})
+    message = Msg("common.discreet_on" if on else "common.discreet_off")
+    if state.status != "intake":
+        return state, [Discretion(on), Say(message)]
+    state, effects = _reask(dialog, state, message, languages)
+    return state, [Discretion(on), *effects]
 
 
 def _quick_exit(state: State) -> tuple[State, list[Effect]]:
@@ -535,6 +565,7 @@ def _buttons(step: Step, state: State, languages: Languages) -> Keyboard:
     if step.kind == StepKind.LANGUAGE:
         choices = [Button(Verbatim(name), code) for code, name in languages.choices]
         rows.extend(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
+        rows.append((Button(Msg("common.discreet_button"), DISCREET_VALUE, DISCREET in state.marks),))
         rows.append((Button(Msg("common.exit"), EXIT_VALUE),))
         return tuple(rows)
     if step.kind == StepKind.YES_NO:
@@ -568,6 +599,9 @@ ENGINE_KEYS = frozenset(
         "common.help",
         "common.unknown_command",
         "common.handoff_requested",
+        "common.discreet_button",
+        "common.discreet_on",
+        "common.discreet_off",
         "common.choose_language",
         "common.use_buttons",
         "common.invalid_text",

@@ -211,6 +211,8 @@ class FakeMessage:
     file_id: str | None = None
     reply_to_message_id: int | None = None
     update_id: int | None = None
+    #: Where a forwarded message came from (Bot API ``MessageOrigin``), for user messages.
+    forward_origin: JSONDict | None = None
     sent_at: float = 0.0
 
     @property
@@ -1281,6 +1283,8 @@ class FakeBotAPI:
             out.update(msg.media)
         if msg.edit_date is not None:
             out["edit_date"] = msg.edit_date
+        if msg.forward_origin is not None:
+            out["forward_origin"] = msg.forward_origin
         if msg.reply_markup is not None and "inline_keyboard" in msg.reply_markup:
             out["reply_markup"] = msg.reply_markup
         if msg.protect_content:
@@ -1395,8 +1399,11 @@ class FakeBotAPI:
         language_code: str | None = None,
         reply_to: int | None = None,
         username: str | None = None,
+        forwarded_from: str | None = None,
     ) -> int:
         """Simulate a text message; returns the update_id.
+
+        ``forwarded_from`` makes it a message forwarded from a user of that (hidden) name.
 
         ``first_name`` defaults to ``"Test"`` for new users (kept for known ones).
         ``/commands`` get ``bot_command`` entities.  ``chat_id`` defaults to the
@@ -1413,6 +1420,8 @@ class FakeBotAPI:
         msg.text = text
         msg.source_text = text
         msg.entities = _command_entities(text)
+        if forwarded_from is not None:
+            msg.forward_origin = {"type": "hidden_user", "sender_user_name": forwarded_from, "date": msg.date}
         return self._push_user_message(chat, msg)
 
     def _new_file(self, folder: str, ext: str, content: bytes, prefix: str) -> _FileRecord:

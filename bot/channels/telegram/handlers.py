@@ -91,9 +91,26 @@ async def on_message(message: Message, event_update: Update, receiver: Receiver)
             message_ref=str(message.message_id),
             reply_to=str(replied.message_id) if replied is not None else None,
             attachment=await _attachment(message),
+            forwarded=message.forward_origin is not None,
         )
     )
     await _reply(message.bot, message.chat.id, outcome)
+
+
+async def on_edit(message: Message, event_update: Update, receiver: Receiver) -> None:
+    """An edited message: the new wording is recorded (and passed on during a case); no step is run again."""
+    if message.from_user is None or message.from_user.is_bot or message.text is None:
+        return
+    await receiver.receive(
+        Inbound(
+            channel=CHANNEL,
+            user=str(message.from_user.id),
+            chat=str(message.chat.id),
+            event=engine.TextIn(message.text),
+            update_key=str(event_update.update_id),
+            edited=True,
+        )
+    )
 
 
 async def on_press(query: CallbackQuery, event_update: Update, receiver: Receiver) -> None:
@@ -160,6 +177,8 @@ def build_routers(staff_chat_id: int | None = None) -> list[Router]:
     victims.message.filter(F.chat.type == ChatType.PRIVATE)
     victims.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     victims.message.register(on_message)
+    victims.edited_message.filter(F.chat.type == ChatType.PRIVATE)
+    victims.edited_message.register(on_edit)
     victims.callback_query.register(on_press)
     routers = [victims]
     if staff_chat_id is not None:

@@ -74,7 +74,8 @@ async def check_token(bot: Bot) -> str:
 
 
 async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
-    """The command menu in every catalog language (the fallback one for the rest)."""
+    """The command menu and the bot's (neutral) descriptions in every catalog language (the
+    fallback one for the rest)."""
     for catalog in catalogs:
         commands = [
             BotCommand(command=name, description=catalogs.render(catalog.language, Msg(f"commands.{name}")))
@@ -83,6 +84,12 @@ async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
         language = None if catalog.language == catalogs.fallback else catalog.language
         try:
             await bot.set_my_commands(commands, language_code=language)
+            await bot.set_my_description(
+                catalogs.render(catalog.language, Msg("bot.description"))[:512], language_code=language
+            )
+            await bot.set_my_short_description(
+                catalogs.render(catalog.language, Msg("bot.short_description"))[:120], language_code=language
+            )
         except TelegramAPIError as exc:  # a menu is not worth not starting
             log.warning("the command menu could not be published (%s); it is kept as it was", type(exc).__name__)
             return
