@@ -420,3 +420,34 @@ async def test_bidirectional_overrides_and_html_reach_the_caseworker_harmless(te
     assert "<b>urgent</b>" in relayed.text and relayed.entities in (None, [])  # shown as typed, not as markup
     call = next(c for c in reversed(api.calls_of("sendMessage")) if c.params.get("chat_id") == MARIE)
     assert "&lt;b&gt;urgent&lt;/b&gt;" in call.params["text"]
+
+
+async def test_a_caseworker_with_two_cases_answers_by_replying_or_switches_with_case(team: Team) -> None:
+    api = team.api
+    first = await _hand_off_in_arabic(team, user_id=7010)
+    notice = await team.notice()
+    case_one = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case_one).data(), chat_id=GROUP)
+    await team.said_to(MARIE, f"Résumé de l'entretien — dossier {case_one}")
+    second = await _hand_off_in_arabic(team, user_id=7011)
+    notice = await team.notice()
+    case_two = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case_two).data(), chat_id=GROUP)
+    await team.said_to(MARIE, f"Résumé de l'entretien — dossier {case_two}")
+
+    first.write("سؤال من الأولى")
+    from_first = await team.said_to(MARIE, "سؤال من الأولى")
+    # Marie's focus is the case she claimed last; replying to the first person's message answers her.
+    api.user_sends_text(MARIE, "Réponse pour la première", reply_to=from_first.message_id)
+    await team.said_to(first.user_id, "Réponse pour la première")
+    api.user_sends_text(MARIE, "Sans réponse : le dossier en cours")
+    await team.said_to(second.user_id, "Sans réponse : le dossier en cours")
+    api.user_sends_text(MARIE, f"/case {case_one.lower()}")
+    await team.said_to(MARIE, f"Dossier en cours : {case_one}")
+    api.user_sends_text(MARIE, "Après /case")
+    await team.said_to(first.user_id, "Après /case")
+    assert not any("Réponse pour la première" in (m.text or "") for m in api.bot_messages(second.user_id))
+    assert not any("Après /case" in (m.text or "") for m in api.bot_messages(second.user_id))
+    api.user_sends_text(MARIE, "/cases")
+    listing = await team.said_to(MARIE, "Vos dossiers")
+    assert case_one in listing.text and case_two in listing.text and "(en cours)" in listing.text
