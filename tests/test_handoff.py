@@ -451,3 +451,28 @@ async def test_a_caseworker_with_two_cases_answers_by_replying_or_switches_with_
     api.user_sends_text(MARIE, "/cases")
     listing = await team.said_to(MARIE, "Vos dossiers")
     assert case_one in listing.text and case_two in listing.text and "(en cours)" in listing.text
+
+
+async def test_a_429_storm_during_a_case_delays_messages_but_loses_and_repeats_none(team: Team) -> None:
+    api = team.api
+    victim = await _hand_off_in_arabic(team, user_id=7012)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    await team.said_to(MARIE, "Résumé de l'entretien")
+    api.fail_next("sendMessage", status=429, retry_after=1, count=6)  # every chat is limited for a while
+    for n in range(3):
+        victim.write(f"رسالة {n}")
+        api.user_sends_text(MARIE, f"Réponse {n}")
+    for n in range(3):
+        await team.said_to(MARIE, f"رسالة {n}")
+        await team.said_to(victim.user_id, f"Réponse {n}")
+    await asyncio.sleep(0.5)
+    to_marie = [m.text for m in api.bot_messages(MARIE) if "رسالة" in (m.text or "")]
+    to_victim = [m.text for m in api.bot_messages(victim.user_id) if "Réponse" in (m.text or "")]
+    assert [any(f"رسالة {n}" in t for t in to_marie) for n in range(3)] == [True] * 3 and len(to_marie) == 3
+    assert len(to_victim) == 3 and all(f"Réponse {n}" in to_victim[n] for n in range(3))  # in order, once each
+    assert sum(1 for c in api.calls_of("sendMessage") if c.status == 429) == 6
+    async with team.running.core.sessions() as session:
+        pending = (await session.execute(select(OutboxMessage).where(OutboxMessage.status != "sent"))).scalars().all()
+    assert pending == []
