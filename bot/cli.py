@@ -180,7 +180,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         translator = ArgosTranslator(settings.models_dir)
         try:
             model_languages = {code for pair in translator.pairs() for code in pair}
-            rows = languages.matrix(content.catalogs, translator.route, settings.staff_language, model_languages)
+            spoken = await staff.interpreters_by_language(settings.database_url)
+            rows = languages.matrix(
+                content.catalogs, translator.route, settings.staff_language, model_languages, spoken
+            )
         finally:
             translator.close()
         print(languages.render(rows, settings.staff_language))

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import ConfigError
-from storage import repo
+from storage import db, repo
 from storage.crypto import ServerKey
 from storage.models import Staff
 
@@ -80,3 +80,19 @@ async def staff_remove(sessions: Sessions, staff_id: int, now: datetime) -> str:
         held = [c.public_id for c in await repo.open_cases(session, staff_id)]
     note = f"\nStill assigned to them: {', '.join(held)}; transfer or close these cases." if held else ""
     return f"removed {member.name}: they can no longer use the staff commands.{note}"
+
+
+async def interpreters_by_language(database_url: str) -> dict[str, int]:
+    """How many registered interpreters work in each language (for `accueil languages`)."""
+    engine = db.make_engine(database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            members = await repo.active_staff(session, "interpreter")
+    finally:
+        await engine.dispose()
+    counts: dict[str, int] = {}
+    for member in members:
+        for code in filter(None, member.languages.split(",")):
+            counts[code] = counts.get(code, 0) + 1
+    return counts

@@ -229,3 +229,46 @@ async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> N
         refusal = "accueil: ACCUEIL_TELEGRAM_TOKEN was refused by the Bot API; copy it again from @BotFather"
         assert _not_logs(stderr) == [refusal]
         assert stderr.splitlines()[-1] == refusal
+
+
+def test_staff_add_list_remove_and_the_interpreters_in_the_language_matrix(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    added = _accueil(env, "staff", "add", "--telegram-id", "123456789", "--name", "Marie", "--role", "caseworker")
+    assert added.returncode == 0, added.stderr
+    assert "added caseworker Marie (staff id 1)" in added.stdout and "press Start once" in added.stdout
+    interpreter = _accueil(
+        env,
+        "staff",
+        "add",
+        "--telegram-id",
+        "987654321",
+        "--name",
+        "Samira",
+        "--role",
+        "interpreter",
+        "--languages",
+        "AR, ti",
+    )
+    assert interpreter.returncode == 0, interpreter.stderr
+    listed = _accueil(env, "staff", "list")
+    assert listed.returncode == 0
+    assert "Marie" in listed.stdout and "ar,ti" in listed.stdout
+    assert "123456789" not in listed.stdout  # the Telegram id is never shown, nor stored in clear
+    matrix = {line.split()[0]: line.split() for line in _accueil(env, "languages").stdout.splitlines()[1:]}
+    assert matrix["ar"][-1] == "1" and matrix["ti"][-1] == "1" and matrix["fa"][-1] == "0"
+
+    again = _accueil(env, "staff", "add", "--telegram-id", "123456789", "--name", "Marie D.", "--role", "caseworker")
+    assert "updated caseworker Marie D. (staff id 1)" in again.stdout
+    removed = _accueil(env, "staff", "remove", "1")
+    assert removed.returncode == 0 and "removed Marie D." in removed.stdout
+    assert "Marie" not in _accueil(env, "staff", "list").stdout
+    for wrong, names in (
+        (("staff", "remove", "1"), "there is no staff member 1"),
+        (
+            ("staff", "add", "--telegram-id", "5", "--name", "X", "--role", "caseworker", "--languages", "a r"),
+            "--languages",
+        ),
+        (("staff", "add", "--telegram-id", "5", "--name", " ", "--role", "caseworker"), "--name"),
+    ):
+        failed = _accueil(env, *wrong)
+        assert failed.returncode == 2 and names in failed.stderr and "Traceback" not in failed.stderr
