@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from bot.engine.runtime import Button
 from bot.errors import SealError
 from bot.handoff import Handoff, StaffPress
 from bot.i18n import Catalogs
+from bot.machine_catalogs import NOTICE, MachineCatalogs
 from bot.transcript import Entry, TranscriptWriter
 from bot.translation.port import NoTranslationPath, TranslationError, Translator
 from storage import repo
@@ -36,6 +37,7 @@ from storage.models import Conversation, Staff
 log = logging.getLogger("accueil.conversation")
 
 SELECTED = "✓ "
+MT_NOTICE_GIVEN = "mt_notice"  # a mark: the person was told the prompts are machine-translated
 #: What someone who is not registered staff is told when pressing a staff button.
 STAFF_ONLY = "Réservé à l'équipe de l'association."
 #: How far back the Bot API lets a bot delete messages in a private chat.
@@ -129,6 +131,7 @@ class ConversationService:
         self.keys = keys
         self.clock = clock
         self.languages = catalogs.languages()
+        self.machine = MachineCatalogs(catalogs, lambda: self.translator, staff_language)
         self.transcript = TranscriptWriter(keys)
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
@@ -147,15 +150,27 @@ class ConversationService:
         before: State | None = None
         translations: dict[str, str] = {}
         guesses: tuple[str, ...] = ()
+        offered = self.machine.offered() if self.translator is not None else {}
+        languages = engine.Languages(self.languages.choices, offered)
         if conversation is None:
-            guesses = self._guess(event)
+            guesses = self._guess(event, offered)
             hint = inbound.language_hint if inbound.language_hint in self.catalogs else None
             language = guesses[0] if guesses else hint
         else:
             before, translations = self._working(conversation)
             language = conversation.language
             if isinstance(event, engine.TextIn) and self._choosing_language(before):
-                event = replace(event, guesses=self._guess(event))
+                event = replace(event, guesses=self._guess(event, offered))
+        # A language with no catalog speaks through the English catalog, machine-translated once.
+        wanted = {language, event.value if isinstance(event, engine.Press) else None}
+        if isinstance(event, engine.TextIn) and event.guesses:
+            wanted.add(event.guesses[0])
+        for code in wanted:
+            if code in offered and not await self.machine.ensure(code):
+                languages = engine.Languages(self.languages.choices)
+                guesses = tuple(g for g in guesses if g != code)
+                if language == code:
+                    language = guesses[0] if guesses else None
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(event, language, before.step if before else None, now)
         if inbound.forwarded and entries and entries[0].kind == "message":
@@ -189,13 +204,15 @@ class ConversationService:
             conversation.updated_at = now
             return Outcome(conversation.id)
         if conversation is None or before is None:
-            conversation, state, effects = await self._open(session, inbound, user_ref, now, language, guesses)
+            conversation, state, effects = await self._open(
+                session, inbound, user_ref, now, language, guesses, languages
+            )
             if needs_interpreter:
                 conversation.interpreter_needed = True
             if inbound.message_ref is not None:
                 await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
         else:
-            state, effects = engine.advance(self.dialog, before, event, now, self.languages)
+            state, effects = engine.advance(self.dialog, before, event, now, languages)
             self._keep_translation(before, state, event, entries, translations)
         toast = await self._apply(session, conversation, state, effects, entries, now, translations)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
@@ -236,8 +253,9 @@ class ConversationService:
         now: datetime,
         language: str | None,
         guesses: tuple[str, ...],
+        languages: engine.Languages,
     ) -> tuple[Conversation, State, list[Effect]]:
-        state, effects = engine.begin(self.dialog, now, self.languages, language, guesses)
+        state, effects = engine.begin(self.dialog, now, languages, language, guesses)
         if isinstance(inbound.event, engine.Press):
             effects = [engine.Toast(Msg("common.stale_button")), *effects]
         public_id = repo.new_public_id()
@@ -258,9 +276,10 @@ class ConversationService:
         log.info("conversation opened", extra={"case": public_id, "channel": inbound.channel})
         return conversation, state, effects
 
-    def _guess(self, event: engine.Inbound) -> tuple[str, ...]:
+    def _guess(self, event: engine.Inbound, offered: Mapping[str, str]) -> tuple[str, ...]:
         if self.guesser is None or not isinstance(event, engine.TextIn):
             return ()
+        self.guesser.add(offered)
         return self.guesser.guess(event.text[:500])
 
     def _choosing_language(self, state: State) -> bool:
@@ -307,6 +326,14 @@ class ConversationService:
         for effect in effects:
             if isinstance(effect, engine.LanguageChanged):
                 language = effect.language
+                if self.catalogs.has_machine(language) and MT_NOTICE_GIVEN not in state.marks:
+                    # Once, before the first machine-translated prompt: say so, in that language.
+                    state = replace(state, marks=state.marks | {MT_NOTICE_GIVEN})
+                    notice = {"text": self.catalogs.render(language, Msg(NOTICE))}
+                    payload = discreetly(self.catalogs, conversation, language, notice)
+                    sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
+                    await repo.enqueue(session, conversation.id, "message", sealed, None, now)
+                    entries.append(Entry("bot", at, "message", text=payload["text"], language=language))
             elif isinstance(effect, engine.Marked):
                 if effect.mark == "urgent":
                     conversation.urgent = True

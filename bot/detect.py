@@ -30,6 +30,14 @@ class LanguageGuesser:
         self._detector: LanguageDetector | None = None
         self._lock = threading.Lock()
 
+    def add(self, languages: Iterable[str]) -> None:
+        """Recognise these languages too (those spoken through machine translation)."""
+        new = set(languages) - self.languages
+        if new:
+            with self._lock:
+                self.languages |= new
+                self._detector = None
+
     def _load(self) -> LanguageDetector | None:
         with self._lock:
             if self._detector is None:

@@ -90,16 +90,26 @@ class Catalogs:
 
     def __init__(self, catalogs: Mapping[str, Catalog], fallback: str) -> None:
         self._catalogs = dict(catalogs)
+        #: Machine translations of the English catalog, made on first use (`bot.machine_catalogs`):
+        #: used to speak to a person, never listed, checked or offered on the keyboard.
+        self._machine: dict[str, Catalog] = {}
         self.fallback = fallback if fallback in self._catalogs else next(iter(sorted(self._catalogs)), fallback)
 
     def __contains__(self, language: object) -> bool:
         return language in self._catalogs
 
+    def add_machine(self, catalog: Catalog) -> None:
+        self._machine[catalog.language] = catalog
+
+    def has_machine(self, language: str | None) -> bool:
+        return language in self._machine
+
     def __iter__(self) -> Iterator[Catalog]:
         return iter(self._catalogs[k] for k in sorted(self._catalogs))
 
     def get(self, language: str | None) -> Catalog:
-        return self._catalogs.get(language or "", self._catalogs[self.fallback])
+        found = self._catalogs.get(language or "") or self._machine.get(language or "")
+        return found or self._catalogs[self.fallback]
 
     def languages(self) -> Languages:
         """The language keyboard: the fallback first, then English, then by code."""

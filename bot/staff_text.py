@@ -61,10 +61,13 @@ HELP = (
 
 
 def language_line(catalogs: Catalogs, language: str | None) -> str:
-    if language is None or language not in catalogs:
+    if language is None or (language not in catalogs and not catalogs.has_machine(language)):
         return f"Langue : {language or 'non choisie'} (pas de catalogue)"
     catalog = catalogs.get(language)
-    status = "relu par un locuteur natif" if catalog.review == "reviewed" else "brouillon, non relu"
+    status = {
+        "reviewed": "relu par un locuteur natif",
+        "machine": "aucun : questions traduites automatiquement de l'anglais",
+    }.get(catalog.review, "brouillon, non relu")
     return f"Langue : {catalog.name} ({language}) — catalogue {status}"
 
 

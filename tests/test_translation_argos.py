@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.engine import Msg
 from bot.errors import ConfigError
 from bot.settings import PROJECT_ROOT, Settings
 from bot.testing.fake_bot_api import FakeBotAPI
@@ -36,7 +37,8 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     plain = out / "plain"
     tagged.mkdir()
     plain.mkdir()
-    files = {f"{s}-{t}": build_package(tagged, s, t, tag=f"[{s}>{t}]") for s, t in (("ar", "en"), ("en", "fr"))}
+    pairs = (("ar", "en"), ("en", "fr"), ("de", "en"), ("en", "de"))
+    files = {f"{s}-{t}": build_package(tagged, s, t, tag=f"[{s}>{t}]") for s, t in pairs}
     files |= {f"plain:{s}-{t}": build_package(plain, s, t) for s, t in (("ru", "en"), ("en", "fr"))}
     return files
 
@@ -225,3 +227,44 @@ async def test_an_arabic_speaking_victim_on_telegram_is_translated_through_engli
     else:
         assert said[-1] == (words, None, False)
         assert case.interpreter_needed is True
+
+
+async def test_a_language_without_a_catalog_is_offered_and_spoken_through_machine_translated_prompts(
+    settings: Settings, recipient: RecipientPrivateKey, model_files: dict[str, Path], tmp_path: Path
+) -> None:
+    models = _install(model_files, ["de-en", "en-de", "en-fr"], tmp_path / "models")
+    configured = replace(settings, models_dir=models)
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured) as running:
+        catalogs = running.core.content.catalogs
+        assert "de" not in catalogs
+        victim = Victim(api, user_id=3101)
+        victim.write("Hallo, ich brauche dringend Hilfe. Ich habe keine Wohnung und keine Papiere.")
+        language = await victim.question()
+        assert language.inline_keyboard[0][0]["text"] == "Deutsch"  # guessed, offered first
+        assert language.text == "[en>de] Choisissez votre langue.\n[en>de] Choose your language."
+        victim.press(language, "Deutsch")
+        safety = await victim.question()
+        texts = victim.texts()
+        told = [i for i, t in enumerate(texts) if t.startswith("[en>de] There is no human translation")]
+        assert len(told) == 1 and told[0] < texts.index(safety.text)  # told once, in German, before the prompts
+        assert catalogs.render("en", Msg("mt.notice")).endswith(texts[told[0]].rpartition("[en>de] ")[2])
+        assert safety.text == "[en>de] " + catalogs.render("en", Msg("intake.safety.ask"))
+        assert [b["text"] for b in safety.inline_keyboard[0]] == ["[en>de] Yes", "[en>de] No"]
+        victim.press(safety, "[en>de] Yes")
+        await victim.question()
+        emergency = next(t for t in victim.texts() if "17" in t and "112" in t)
+        assert "{police}" not in emergency and "PH_" not in emergency  # placeholders filled in, numbers intact
+        victim.write("/human")
+        await api.wait_until(lambda: (running.core.settings.office_hours.always and len(victim.texts()) >= 8), 10)
+        await api.wait_updates_consumed()
+        before = len(victim.texts())
+        victim.write("Ich schlafe seit einer Woche im Bahnhof.")
+        await api.wait_until(lambda: len(victim.texts()) > before, 10)  # "your message is kept", in German
+        async with running.core.sessions() as session:
+            case = (await session.execute(select(Conversation))).scalar_one()
+            entries = await read_transcript(session, case.public_id, recipient)
+    said = [(e.text, e.translation) for e in entries if e.who == "victim" and e.kind == "message"]
+    words = "Ich schlafe seit einer Woche im Bahnhof."
+    assert (words, f"[en>fr] [de>en] {words}") in said
+    summary = next(e.text or "" for e in entries if e.kind == "summary")
+    assert "questions traduites automatiquement de l'anglais" in summary

@@ -235,15 +235,20 @@ class Languages:
     """The languages the victim can pick, in keyboard order: (code, own name)."""
 
     choices: Sequence[tuple[str, str]]
+    #: Languages offered only when the person seems to write in them (machine-translated prompts).
+    also: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, code: str) -> str:
-        return dict(self.choices).get(code, code)
+        return dict(self.choices).get(code) or self.also.get(code, code)
+
+    def accepts(self, code: str) -> bool:
+        return code in dict(self.choices) or code in self.also
 
     def preferring(self, codes: Sequence[str]) -> Languages:
-        """The same languages, `codes` first (in their order)."""
-        known = dict(self.choices)
+        """The same languages, `codes` first (in their order), with those of `also` among them."""
+        known = {**self.also, **dict(self.choices)}
         first = [(code, known[code]) for code in codes if code in known]
-        return Languages((*first, *((c, n) for c, n in self.choices if c not in codes)))
+        return Languages((*first, *((c, n) for c, n in self.choices if c not in codes)), self.also)
 
 
 # --- the engine -----------------------------------------------------------------
@@ -396,7 +401,7 @@ def _hand_off(state: State, reason: str, effects: list[Effect]) -> tuple[State, 
 def _press(dialog: Dialog, state: State, step: Step, value: str, languages: Languages) -> tuple[State, list[Effect]]:
     effects: list[Effect] = []
     if step.kind == StepKind.LANGUAGE:
-        if value not in dict(languages.choices):
+        if not languages.accepts(value):
             return state, [Toast(Msg("common.stale_button"))]
         effects.append(Answered(state.turn, Msg(step.text or ""), (Verbatim(languages.name(value)),)))
         effects.append(LanguageChanged(value))
@@ -453,7 +458,7 @@ def _text(
     dialog: Dialog, state: State, step: Step, inbound: TextIn, languages: Languages
 ) -> tuple[State, list[Effect]]:
     text = inbound.text
-    guesses = [code for code in inbound.guesses if code in dict(languages.choices)]
+    guesses = [code for code in inbound.guesses if languages.accepts(code)]
     if step.kind == StepKind.LANGUAGE and guesses:
         # Propose the language the person seems to write in: the question is asked
         # again in that language, its button first; they still choose.
