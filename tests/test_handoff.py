@@ -476,3 +476,36 @@ async def test_a_429_storm_during_a_case_delays_messages_but_loses_and_repeats_n
     async with team.running.core.sessions() as session:
         pending = (await session.execute(select(OutboxMessage).where(OutboxMessage.status != "sent"))).scalars().all()
     assert pending == []
+
+
+async def test_a_notice_and_a_relay_pending_when_the_bot_stops_are_delivered_once_after_restart(
+    settings: Settings,
+) -> None:
+    configured = staff_settings(settings)
+    async with FakeBotAPI(token=TOKEN) as api:
+        api.add_group(GROUP, "Équipe accueil")
+        async with running_bot(api, configured) as running:
+            now = datetime.now(UTC)
+            await staff_add(running.core.sessions, running.core.keys, MARIE, "Marie", "caseworker", None, now)
+            api.user_sends_text(MARIE, "/start")
+            await api.wait_for_bot_message(MARIE, None)
+            api.fail_next("sendMessage", status=502, count=1000, chat_id=GROUP)  # the group is unreachable
+            victim = Victim(api, user_id=7013, language_code="en")
+            victim.write("/start")
+            await victim.answer("English")
+            await victim.answer(running.core.content.catalogs.render("en", Msg("common.human")))
+            await api.wait_until(lambda: any(c.status == 502 for c in api.calls_of("sendMessage")), 10)
+        # The bot is down; the group comes back.
+        api.clear_faults()
+        assert api.bot_messages(GROUP) == []
+        async with running_bot(api, configured) as running:
+            async with running.core.sessions.begin() as session:  # the retry is due now, not in a minute
+                for row in (await session.execute(select(OutboxMessage))).scalars():
+                    row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+            notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+            case = notice.text.split()[2]
+            api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+            await api.wait_for_bot_message(MARIE, lambda m: "Résumé" in (m.text or ""))
+            await asyncio.sleep(0.5)
+        assert len([m for m in api.bot_messages(GROUP) if m.inline_keyboard or "pris par" in (m.text or "")]) == 1
+        assert len([m for m in api.bot_messages(MARIE) if "Résumé" in (m.text or "")]) == 1
