@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ERASABLE_FOR
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
+from bot.transcript import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff
@@ -109,6 +110,11 @@ class Outbox:
                     if destination == repo.VICTIM:
                         log.warning("chat unreachable; queue dropped", extra={"case": case})
                         await repo.drop_pending(session, conversation_id)
+                        # Recorded with the case, so a caseworker knows why the person hears nothing.
+                        event = Entry(
+                            "system", self.clock().isoformat(), "event", text="the person blocked the bot: not sent"
+                        )
+                        await TranscriptWriter(self.keys).append(session, conversation, [event])
                         await session.commit()
                         continue
                     # Staff must never miss a case: keep it, and tell the operator what to fix.

@@ -12,6 +12,8 @@ from bot.app import Core
 from bot.engine import Msg
 from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotAPI, RecordedCall
+from bot.transcript import read_transcript
+from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
 from tests.telegram import TOKEN, Victim, running_bot
 
@@ -172,3 +174,23 @@ async def test_messages_accepted_during_an_outage_are_delivered_in_order_after_i
         assert texts[1:3] == [welcome, safety]
         assert texts.count(help_text) == 1 and texts.count(use_buttons) == 1
         assert texts.index(safety) < texts.index(help_text) < texts.index(use_buttons)
+
+
+async def test_a_person_who_blocked_the_bot_is_recorded_with_the_case(
+    settings: Settings, recipient: RecipientPrivateKey
+) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
+        gone = Victim(api, user_id=4010, language_code="en")
+        gone.write("/start")
+        language = await gone.question()
+        api.user_blocks_bot(gone.user_id, emit_update=False)
+        gone.press(language, "English")
+
+        async def dropped() -> bool:
+            return any(row.status == "dropped" for row in await _outbox(running.core, 0))
+
+        await _eventually(dropped, "the blocked user's queue was not dropped")
+        async with running.core.sessions() as session:
+            case = (await session.execute(select(Conversation.public_id))).scalar_one()
+            entries = await read_transcript(session, case, recipient)
+        assert [e.text for e in entries if e.kind == "event"][-1] == "the person blocked the bot: not sent"
