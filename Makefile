@@ -63,3 +63,8 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Benchmarks (docs/benchmarks.md): prints a table, writes bench/results/latest.json. Loopback only.
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m bench
