@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -375,6 +376,19 @@ async def test_a_photo_sent_during_the_intake_is_kept_sealed_and_the_question_as
         [media] = [e for e in entries if e.kind == "media"]
         kept = (media.text, media.mime, base64.b64decode(media.data or ""))
         assert kept == ("photo", "image/jpeg", b"\xff\xd8 proof")
+
+        # A location and a contact are kept as shared, sealed; the question is asked again.
+        api.user_sends_location(victim.user_id, 45.764, 4.8357)
+        api.user_sends_contact(victim.user_id, "+33 6 98 76 54 32", first_name="Amina")
+        await victim.question()
+        await victim.question()
+        async with running.core.sessions() as session:
+            entries = await read_transcript(session, case, recipient)
+        shared = {
+            e.text: json.loads(base64.b64decode(e.data or "")) for e in entries if e.mime == "application/json"
+        }
+        assert shared["location"] == {"latitude": 45.764, "longitude": 4.8357}
+        assert shared["contact"]["phone_number"] == "+33 6 98 76 54 32"
 
 
 async def test_an_edit_and_a_forward_during_a_case_reach_the_caseworker_marked_and_are_kept(

@@ -7,6 +7,7 @@ never through a global.
 from __future__ import annotations
 
 import html
+import json
 import logging
 
 from aiogram import Bot, F, Router
@@ -57,8 +58,23 @@ def _file(message: Message) -> tuple[str, int | None, str, str | None] | None:
     return None
 
 
+def _shared(message: Message) -> Attachment | None:
+    """A shared location or contact, kept as it was shared (sealed with its entry)."""
+    if message.location is not None:
+        place = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        return Attachment(name="location.json", mime="application/json", data=json.dumps(place).encode())
+    if message.contact is not None:
+        contact = message.contact
+        card = {"phone_number": contact.phone_number, "first_name": contact.first_name, "last_name": contact.last_name}
+        return Attachment(name="contact.json", mime="application/json", data=json.dumps(card).encode())
+    return None
+
+
 async def _attachment(message: Message) -> Attachment | None:
     """The file itself, to be sealed into the transcript (None when too big or unavailable)."""
+    shared = _shared(message)
+    if shared is not None:
+        return shared
     found = _file(message)
     if found is None or message.bot is None:
         return None
