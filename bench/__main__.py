@@ -149,7 +149,9 @@ async def bench_pipeline(plan: Plan, postgres: str | None, counter: LogCounter) 
     log(f"   at a person's pace: {plan.paced_victims} victims taking about {plan.think:.0f} s before each step")
     paced: list[pipeline.Run] = []
     for database in databases:
-        run = await pipeline.run_accueil(database, plan.paced_victims, counter, plan.paced_budget, think=plan.think)
+        run = await pipeline.run_accueil(
+            database, plan.paced_victims, counter, plan.paced_budget, think=plan.think, grace=10.0
+        )
         paced.append(run)
         log(f"   accueil {database.name}: {run.answered} steps answered in {run.seconds:.0f} s, p99 {run.p(99):.0f} ms")
     log(f"   where the time goes: {plan.breakdown_intakes} intakes of each bot, one after the other, metered")
@@ -432,6 +434,7 @@ def bench_scale(plan: Plan) -> tuple[list[Row], dict[str, Any]]:
     if done.returncode != 0:
         raise RuntimeError(f"bench.scale failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_start_seconds"] = process_start()
     mib = 1024 * 1024
     size = result["size"]
 
@@ -448,6 +451,7 @@ def bench_scale(plan: Plan) -> tuple[list[Row], dict[str, Any]]:
         ),
         Row("   growth beyond start-up", one(result["rss_growth_bytes"] / mib), "MiB"),
         Row("   (time to open them through the service)", one(result["setup_seconds"]), "s"),
+        Row("resume: a new process, to the bot's modules imported", one(result["process_start_seconds"] * 1000), "ms"),
         Row("resume: new core built and checked", one(result["resume_build_seconds"] * 1000), "ms"),
         Row("resume: first of 100 waiting chats answered", one(_ms(result["resume_first_answer_seconds"])), "ms"),
         Row("resume: all 100 answered (failures retried after)", one(_ms(result["resume_all_sampled_seconds"])), "ms"),
@@ -466,6 +470,17 @@ def bench_scale(plan: Plan) -> tuple[list[Row], dict[str, Any]]:
     ]
     result["resume_failed_first_pass_by_error"] = dict(failed)
     return rows, result
+
+
+def process_start() -> float:
+    """Seconds for a new Python process to import what `accueil run` imports before it builds the core (best of 2)."""
+    modules = "import bot.cli, bot.channels.telegram.runner, bot.channels.telegram.sender, bot.channels.telegram.pacing"
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", modules], cwd=ROOT, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -23,7 +23,9 @@ created there (the next question, or the closing message after the last
 step). Throughput is steps answered per second of wall time. A run stops when
 every victim is through or at its time budget, whichever comes first: a step
 still waiting then counts in the percentiles with the time it had waited (so
-a percentile of a cut-off run is a lower bound) and not in the throughput.
+a percentile of a cut-off run is a lower bound) and not in the throughput. At
+a person's pace, no step is taken once the budget is spent, and the steps
+already taken get `grace` seconds more to be answered.
 
 Besides speed, each run counts what went wrong: warnings and errors the bot
 logged (a database busy, an update it could not handle) and messages a victim
@@ -111,6 +113,8 @@ class Run:
     think: float = 0.0
     #: Intakes each victim goes through, one after the other (as a new person each time).
     rounds: int = 1
+    #: Seconds a step pushed before the end of the budget may still wait for its answer (no new step is pushed).
+    grace: float = 0.0
     steps_pushed: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
@@ -157,6 +161,7 @@ class Run:
             "budget_seconds": self.budget,
             "think_seconds": self.think,
             "rounds": self.rounds,
+            "grace_seconds": self.grace,
             "steps_pushed": self.steps_pushed,
             "steps_answered": self.answered,
             "cut_off": self.cut_off,
@@ -218,8 +223,8 @@ async def _walk_once(api: FakeBotAPI, user_id: int, run: Run, deadline: float) -
     for index, step in enumerate(WALK):
         if run.think:
             await asyncio.sleep(run.think * pause.uniform(0.5, 1.5) if index else run.think * pause.uniform(0, 1))
-            if time.monotonic() >= deadline:
-                return False
+        if run.grace and time.monotonic() >= deadline:
+            return False  # the budget is spent: no new step
         if step.action == "text":
             update_id = victim.write(step.value)
         else:
@@ -231,7 +236,7 @@ async def _walk_once(api: FakeBotAPI, user_id: int, run: Run, deadline: float) -
         run.steps_pushed += 1
         pushed = api.update_pushed_at(update_id)
         wanted = _wanted(echo, WALK[index + 1] if index + 1 < len(WALK) else None, seen)
-        remaining = deadline - time.monotonic()
+        remaining = deadline + run.grace - time.monotonic()
         try:
             async with asyncio.timeout(max(remaining, 0.001)):
                 last = await api.wait_for_bot_message(user_id, wanted, timeout=remaining + 60)
@@ -361,13 +366,14 @@ async def run_accueil(
     *,
     think: float = 0.0,
     rounds: int = 1,
+    grace: float = 0.0,
     instrument: Instrument = contextlib.nullcontext,
 ) -> Run:
     """The real bot as the Telegram tests run it (polling, outbox retry loop), no translation model.
 
     `instrument` is entered around the victims' walk only (not the bot's start and stop).
     """
-    run = Run("accueil", database.name, victims, budget, think, rounds)
+    run = Run("accueil", database.name, victims, budget, think, rounds, grace)
     with tempfile.TemporaryDirectory(prefix="accueil-bench-") as scratch:
         folder = Path(scratch)
         async with database.fresh(folder) as url:
