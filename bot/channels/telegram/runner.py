@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -27,6 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods.base import Response
 from aiogram.types import BotCommand, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -43,7 +44,35 @@ log = logging.getLogger("accueil.telegram")
 WEBHOOK_PATH = "/telegram"
 
 
+#: aiogram parses every Bot API answer with a generic `Response[T]` model, which pydantic caches
+#: only weakly: once collected it is rebuilt, schema and all, for the next call (measured in
+#: docs/benchmarks.md: about a fifth of a step's CPU). Holding the ones the bot uses keeps them.
+_RESPONSE_MODELS: list[type] = []
+_USED_METHODS = (
+    methods.AnswerCallbackQuery,
+    methods.CopyMessage,
+    methods.DeleteMessages,
+    methods.DeleteWebhook,
+    methods.EditMessageReplyMarkup,
+    methods.EditMessageText,
+    methods.GetFile,
+    methods.GetMe,
+    methods.GetUpdates,
+    methods.SendMessage,
+    methods.SetMyCommands,
+    methods.SetMyDescription,
+    methods.SetMyShortDescription,
+    methods.SetWebhook,
+)
+
+
+def _hold_response_models() -> None:
+    if not _RESPONSE_MODELS:
+        _RESPONSE_MODELS.extend(Response[method.__returning__] for method in _USED_METHODS)  # type: ignore[name-defined]
+
+
 def make_bot(token: str, api_base: str | None) -> Bot:
+    _hold_response_models()
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
     return Bot(token=token, session=session)
 
