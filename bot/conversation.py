@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot.detect import LanguageGuesser
-from bot.discretion import discreetly
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
 from bot.handoff import Handoff, StaffPress
 from bot.i18n import Catalogs
 from bot.machine_catalogs import NOTICE, MachineCatalogs
+from bot.postbox import Postbox
 from bot.transcript import Entry, TranscriptWriter
 from bot.translation.port import NoTranslationPath, TranslationError, Translator
 from storage import repo
@@ -133,6 +133,7 @@ class ConversationService:
         self.languages = catalogs.languages()
         self.machine = MachineCatalogs(catalogs, lambda: self.translator, staff_language)
         self.transcript = TranscriptWriter(keys)
+        self.postbox = Postbox(keys, catalogs)
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
         now = self.clock()
@@ -330,10 +331,8 @@ class ConversationService:
                     # Once, before the first machine-translated prompt: say so, in that language.
                     state = replace(state, marks=state.marks | {MT_NOTICE_GIVEN})
                     notice = {"text": self.catalogs.render(language, Msg(NOTICE))}
-                    payload = discreetly(self.catalogs, conversation, language, notice)
-                    sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
-                    await repo.enqueue(session, conversation.id, "message", sealed, None, now)
-                    entries.append(Entry("bot", at, "message", text=payload["text"], language=language))
+                    queued = await self.postbox.put(session, conversation, "message", notice, now, language=language)
+                    entries.append(Entry("bot", at, "message", text=queued["text"], language=language))
             elif isinstance(effect, engine.Marked):
                 if effect.mark == "urgent":
                     conversation.urgent = True
@@ -355,7 +354,7 @@ class ConversationService:
                 conversation.discreet = effect.on
                 entries.append(Entry("system", at, "event", text=f"discreet mode {'on' if effect.on else 'off'}"))
             elif isinstance(effect, engine.QuickExit):
-                await self._quick_exit(session, conversation, now)
+                await self.erase(session, conversation, now)
                 if self.handoff is not None:
                     await self.handoff.victim_left(session, conversation, now)
                 entries.append(Entry("system", at, "event", text="the victim used the quick exit"))
@@ -364,10 +363,9 @@ class ConversationService:
                 if item is None:
                     continue
                 kind, turn, payload = item
-                if kind == "message":
-                    payload = discreetly(self.catalogs, conversation, language, payload)
-                sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
-                await repo.enqueue(session, conversation.id, kind, sealed, turn, now)
+                payload = await self.postbox.put(
+                    session, conversation, kind, payload, now, language=language, turn=turn
+                )
                 if kind == "message":
                     entries.append(Entry("bot", at, "message", text=payload["text"], language=language))
                 elif kind == "close" and payload["echo"]:
@@ -389,15 +387,13 @@ class ConversationService:
         )
         return toast
 
-    async def _quick_exit(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
-        """Erase every message the Bot API lets us erase (48 hours), and queue nothing else."""
+    async def erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
+        """The quick exit: erase every message the Bot API lets us erase (48 hours), queue nothing else."""
         conversation.quick_exit = True
         await session.flush()
         await repo.drop_pending(session, conversation.id)
         refs = await repo.erasable_messages(session, conversation.id, now - ERASABLE_FOR)
-        payload = json.dumps({"refs": refs}).encode()
-        sealed = self.keys.seal(payload, f"outbox:{conversation.public_id}")
-        await repo.enqueue(session, conversation.id, "erase", sealed, None, now)
+        await self.postbox.put(session, conversation, "erase", {"refs": refs}, now)
         log.info("quick exit", extra={"case": conversation.public_id, "messages": len(refs)})
 
     async def _said(

@@ -18,7 +18,6 @@ and queues what to send in the outbox; the channel commits and delivers.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,10 +29,10 @@ from babel.dates import format_skeleton, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine, staff_text
-from bot.discretion import discreetly
 from bot.engine import Dialog, Msg
 from bot.hours import OfficeHours
 from bot.i18n import Catalogs
+from bot.postbox import Postbox
 from bot.sanitize import for_staff
 from bot.transcript import Entry, TranscriptWriter
 from bot.translation.port import TranslationError, Translator
@@ -101,6 +100,7 @@ class Handoff:
         self.dialog = dialog
         self.catalogs = catalogs
         self.keys = keys
+        self.postbox = Postbox(keys, catalogs)
         self.transcript = transcript
         self.translator = translator
         self.staff_language = staff_language
@@ -576,10 +576,7 @@ class Handoff:
         payload: dict[str, Any],
         now: datetime,
     ) -> None:
-        if destination == repo.VICTIM and kind == "message":
-            payload = discreetly(self.catalogs, conversation, conversation.language, payload)
-        sealed = self.keys.seal(json.dumps(payload).encode(), f"outbox:{conversation.public_id}")
-        await repo.enqueue(session, conversation.id, kind, sealed, None, now, destination)
+        await self.postbox.put(session, conversation, kind, payload, now, destination=destination)
 
     def _seal_summary(self, conversation: Conversation, text: str) -> bytes:
         return self.keys.seal(text.encode(), f"summary:{conversation.public_id}")

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ERASABLE_FOR
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
+from bot.postbox import payload_context
 from bot.transcript import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
@@ -87,7 +88,7 @@ class Outbox:
                 return
             pending = await repo.pending_for(session, conversation_id)
             held: set[str] = set()  # destinations whose queue waits (order is kept per chat)
-            context = f"outbox:{conversation.public_id}"
+            context = payload_context(conversation.public_id)
             case = conversation.public_id
             for message in pending:
                 destination = message.destination

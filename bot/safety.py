@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.conversation import ERASABLE_FOR, ConversationService, Inbound, Outcome, utcnow
+from bot.conversation import ConversationService, Inbound, Outcome, utcnow
 from bot.engine import Msg
 from bot.errors import ConfigError
 from bot.limits import Dropped, is_quick_exit
@@ -96,7 +96,7 @@ class Safety:
             await repo.record_inbound(session, latest.id, inbound.message_ref, now)
         at = now.isoformat()
         if is_quick_exit(inbound.event):  # still erases the chat, the kind replies included
-            await self._erase(session, latest, now)
+            await self.service.erase(session, latest, now)
             entry = Entry("system", at, "event", text="the victim used the quick exit")
             await self.service.transcript.append(session, latest, [entry])
             return Outcome(latest.id)
@@ -196,21 +196,12 @@ class Safety:
             session, channel, user_ref
         )
 
-    async def _erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
-        """What the quick exit does (`ConversationService`), for a conversation the engine no longer runs."""
-        conversation.quick_exit = True
-        await repo.drop_pending(session, conversation.id)
-        refs = await repo.erasable_messages(session, conversation.id, now - ERASABLE_FOR)
-        sealed = self.keys.seal(json.dumps({"refs": refs}).encode(), f"outbox:{conversation.public_id}")
-        await repo.enqueue(session, conversation.id, "erase", sealed, None, now)
-
     async def _say(
         self, session: AsyncSession, conversation: Conversation, key: str, entries: list[Entry], now: datetime
     ) -> None:
-        text = self.catalogs.render(conversation.language, Msg(key))
-        sealed = self.keys.seal(json.dumps({"text": text}).encode(), f"outbox:{conversation.public_id}")
-        await repo.enqueue(session, conversation.id, "message", sealed, None, now)
-        bot = Entry("bot", now.isoformat(), "message", text=text, language=conversation.language)
+        said = {"text": self.catalogs.render(conversation.language, Msg(key))}
+        queued = await self.service.postbox.put(session, conversation, "message", said, now)
+        bot = Entry("bot", now.isoformat(), "message", text=queued["text"], language=conversation.language)
         await self.service.transcript.append(session, conversation, [*entries, bot])
 
 
