@@ -89,6 +89,16 @@ async def _hand_off_in_arabic(team: Team, user_id: int = 7001) -> Victim:
     return victim
 
 
+async def _claimed_by_marie(team: Team, user_id: int) -> tuple[Victim, str]:
+    """A person hands off in Arabic and Marie claims the case; she has its summary."""
+    victim = await _hand_off_in_arabic(team, user_id)
+    notice = await team.notice()
+    case = (await team.conversation()).public_id
+    team.api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    await team.said_to(MARIE, "Résumé de l'entretien")
+    return victim, case
+
+
 async def test_a_case_goes_from_the_staff_group_to_a_caseworker_and_back_to_the_bot(
     team: Team, recipient: RecipientPrivateKey
 ) -> None:
@@ -336,11 +346,7 @@ async def test_a_photo_and_a_voice_message_reach_the_caseworker_and_are_sealed_i
     team: Team, recipient: RecipientPrivateKey
 ) -> None:
     api = team.api
-    victim = await _hand_off_in_arabic(team, user_id=7006)
-    notice = await team.notice()
-    case = (await team.conversation()).public_id
-    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
-    await team.said_to(MARIE, "Résumé de l'entretien")
+    victim, case = await _claimed_by_marie(team, user_id=7006)
     photo, voice = b"\xff\xd8\xff\xe0 a photo of a work contract", b"OggS a voice message"
     api.user_sends_photo(victim.user_id, content=photo)
     api.user_sends_voice(victim.user_id, content=voice)
@@ -395,11 +401,7 @@ async def test_an_edit_and_a_forward_during_a_case_reach_the_caseworker_marked_a
     team: Team, recipient: RecipientPrivateKey
 ) -> None:
     api = team.api
-    victim = await _hand_off_in_arabic(team, user_id=7008)
-    notice = await team.notice()
-    case = (await team.conversation()).public_id
-    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
-    await team.said_to(MARIE, "Résumé de l'entretien")
+    victim, case = await _claimed_by_marie(team, user_id=7008)
     first = victim.write("أنا في باريس")
     await team.said_to(MARIE, "أنا في باريس")
     api.user_edits(victim.user_id, _user_message_id(api, victim.user_id, first), "أنا في ليون")
@@ -420,11 +422,7 @@ def _user_message_id(api: FakeBotAPI, chat: int, update_id: int) -> int:
 
 async def test_bidirectional_overrides_and_html_reach_the_caseworker_harmless(team: Team) -> None:
     api = team.api
-    victim = await _hand_off_in_arabic(team, user_id=7009)
-    notice = await team.notice()
-    case = (await team.conversation()).public_id
-    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
-    await team.said_to(MARIE, "Résumé de l'entretien")
+    victim, _ = await _claimed_by_marie(team, user_id=7009)
     # Right-to-left override to disguise "exe.pdf", zero-width joiners, a bell, and markup.
     victim.write("facture\u202egpj.exe\u200d\u0007 <b>urgent</b> <a href='x'>ici</a>")
     relayed = await team.said_to(MARIE, "facture")
@@ -469,11 +467,7 @@ async def test_a_caseworker_with_two_cases_answers_by_replying_or_switches_with_
 
 async def test_a_429_storm_during_a_case_delays_messages_but_loses_and_repeats_none(team: Team) -> None:
     api = team.api
-    victim = await _hand_off_in_arabic(team, user_id=7012)
-    notice = await team.notice()
-    case = (await team.conversation()).public_id
-    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
-    await team.said_to(MARIE, "Résumé de l'entretien")
+    victim, _ = await _claimed_by_marie(team, user_id=7012)
     api.fail_next("sendMessage", status=429, retry_after=1, count=6)  # every chat is limited for a while
     for n in range(3):
         victim.write(f"رسالة {n}")
