@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +17,27 @@ from bot.channels.base import Receiver
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.conversation import utcnow
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
 
 TOKEN = "123456:TEST-token"
+
+
+async def start_accueil_run(api: FakeBotAPI, env: Mapping[str, str]) -> asyncio.subprocess.Process:
+    """`accueil run` as an operator starts it, in its own process, talking to the fake Bot API."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--api-base",
+        api.base_url,
+        cwd=PROJECT_ROOT,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 @dataclass

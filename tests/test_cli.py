@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from bot.settings import PROJECT_ROOT
 from bot.testing.fake_bot_api import FakeBotAPI
 from storage.db import MIGRATIONS
-from tests.telegram import TOKEN
+from tests.telegram import TOKEN, start_accueil_run
 
 TIMEOUT = 60
 
@@ -203,19 +203,7 @@ def test_shell_with_an_unknown_language_lists_the_available_ones(tmp_path: Path)
 async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> None:
     env = {**_with_recipient(tmp_path), "ACCUEIL_TELEGRAM_TOKEN": "654321:not-the-right-one"}
     async with FakeBotAPI(token=TOKEN) as api:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--api-base",
-            api.base_url,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_accueil_run(api, env)
         try:
             out, err = await asyncio.wait_for(process.communicate(), timeout=TIMEOUT)
         finally:

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from bot import admin
 from bot.app import Core
 from bot.logs import JsonFormatter
 from bot.safety import Safety
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotAPI
 from bot.transcript import Entry, read_transcript
 from bot.translation.fake import FakeTranslator
@@ -25,7 +24,7 @@ from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, OutboxMessage, ParkedUpdate, ProcessedUpdate
 from tests.guarded import FlakySessions, guarded_bot
-from tests.telegram import TOKEN, Victim
+from tests.telegram import TOKEN, Victim, start_accueil_run
 
 KEPT_EN = "Sorry, something went wrong on our side. Your message has been saved."
 CANARY = "CANARY-fault-8c2e"
@@ -200,19 +199,7 @@ async def _start(api: FakeBotAPI, settings: Settings) -> asyncio.subprocess.Proc
         "ACCUEIL_DATABASE_URL": settings.database_url,
         "ACCUEIL_OFFICE_HOURS": "always",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--api-base",
-        api.base_url,
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_accueil_run(api, env)
 
 
 async def test_sigterm_finishes_what_is_in_flight_then_exits(settings: Settings, tmp_path: Path) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
 from bot.testing.fake_bot_api import FakeBotAPI
 from storage.db import make_engine
-from tests.telegram import TOKEN, Victim
+from tests.telegram import TOKEN, Victim, start_accueil_run
 
 
 async def _start(api: FakeBotAPI, data_dir: Path, database_url: str) -> asyncio.subprocess.Process:
@@ -23,19 +22,7 @@ async def _start(api: FakeBotAPI, data_dir: Path, database_url: str) -> asyncio.
         "ACCUEIL_DATA_DIR": str(data_dir),
         "ACCUEIL_DATABASE_URL": database_url,
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--api-base",
-        api.base_url,
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_accueil_run(api, env)
 
 
 async def _outbox_drained(database_url: str) -> None:
