@@ -20,7 +20,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n import REFERENCE, Catalog, Catalogs
-from bot.translation.port import TranslationError, Translator
+from bot.translation.port import TranslationError, Translator, find_route
 
 log = logging.getLogger("accueil.i18n")
 
@@ -46,6 +46,8 @@ class MachineCatalogs:
         self.staff_language = staff_language
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: set[str] = set()
+        self._pairs: set[tuple[str, str]] | None = None
+        self._offered: dict[str, str] = {}
 
     def offered(self) -> dict[str, str]:
         """Languages without a catalog that can be spoken through translation, with their own names."""
@@ -54,15 +56,16 @@ class MachineCatalogs:
             return {}
         found: Any = getattr(translator, "pairs", set())
         pairs: set[tuple[str, str]] = found() if callable(found) else found
-        codes = {code for pair in pairs for code in pair}
-        return {
-            code: autonym(code)
-            for code in sorted(codes)
-            if code not in self.catalogs
-            and code not in self._failed
-            and translator.route(REFERENCE, code) is not None
-            and translator.route(code, self.staff_language) is not None
-        }
+        if pairs != self._pairs:  # asked at every update: worked out again only when the models change
+            self._pairs = set(pairs)
+            codes = {code for pair in pairs for code in pair} - {c.language for c in self.catalogs}
+            self._offered = {
+                code: autonym(code)
+                for code in sorted(codes)
+                if find_route(pairs, REFERENCE, code) is not None
+                and find_route(pairs, code, self.staff_language) is not None
+            }
+        return {code: name for code, name in self._offered.items() if code not in self._failed}
 
     async def ensure(self, language: str) -> bool:
         """Make the machine catalog of `language` if it is offered and not made yet; True when usable."""
