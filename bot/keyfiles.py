@@ -71,12 +71,22 @@ def read_private(path: Path) -> RecipientPrivateKey:
     return RecipientPrivateKey.from_file_bytes(data, passphrase(confirm=False))
 
 
+#: SQLite's database, journal, WAL and shared-memory files, which the key scan leaves alone.
+SQLITE_FILES = (".db", ".db-journal", ".db-wal", ".db-shm", ".sqlite", "-journal", "-wal", "-shm")
+
+
 def private_keys_under(directory: Path) -> list[Path]:
     """Recipient private key files lying in `directory` (where the bot must not find any)."""
     found: list[Path] = []
     if not directory.exists():
         return found
     for path in directory.rglob("*"):
+        if path.name.endswith(SQLITE_FILES):
+            # Never open a live database's files: closing any descriptor of a file drops every POSIX lock
+            # this process holds on it, and SQLite's lock on the -shm file is what stops another process
+            # (an operator's `accueil cases list`, say) from resetting the shared memory under the bot,
+            # which then dies of SIGBUS.
+            continue
         try:
             if path.is_file() and path.stat().st_size < 65536 and PRIVATE_MARKER in path.read_bytes()[:4096]:
                 found.append(path)

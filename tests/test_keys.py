@@ -148,3 +148,21 @@ async def test_retention_destroys_cases_without_recent_activity(core: Core, sett
     async with core.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
     assert settings.retention_days == 365
+
+
+def test_the_private_key_scan_never_opens_the_live_database_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closing any descriptor of a file drops this process's POSIX locks on it: reading SQLite's -shm
+    # file while the bot uses the database let another process reset it, and the bot died of SIGBUS.
+    from bot import keyfiles
+
+    for name in ("accueil.db", "accueil.db-wal", "accueil.db-shm", "accueil.db-journal"):
+        (tmp_path / name).write_bytes(keyfiles.PRIVATE_MARKER)  # would be "found" if it were read
+    key = tmp_path / "forgotten.key"
+    key.write_bytes(keyfiles.PRIVATE_MARKER + b" rest of a key file")
+    read: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+    assert keyfiles.private_keys_under(tmp_path) == [key]
+    assert read == ["forgotten.key"]
