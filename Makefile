@@ -48,7 +48,7 @@ test-postgres: $(STAMP)
 		$(PY) -m pytest -m postgres
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot storage tests
+	$(VENV)/bin/ruff check bot storage testkit tests bench
 	$(VENV)/bin/mypy
 
 check: lint test

@@ -475,7 +475,9 @@ def bench_scale(plan: Plan) -> tuple[list[Row], dict[str, Any]]:
 
 def process_start() -> float:
     """Seconds for a new Python process to import what `accueil run` imports before it builds the core (best of 2)."""
-    modules = "import bot.cli, bot.channels.telegram.runner, bot.channels.telegram.sender, bot.channels.telegram.pacing"
+    modules = (
+        "import bot.app.cli, bot.channels.telegram.runner, bot.channels.telegram.sender, bot.channels.telegram.pacing"
+    )
     best = float("inf")
     for _ in range(2):
         started = time.perf_counter()

@@ -39,15 +39,15 @@ from sqlalchemy.engine import Engine
 
 from bench import pipeline
 from bench.common import LogCounter, Meter
-from bot import transcript
 from bot.channels import base
 from bot.channels.telegram import sender
-from bot.conversation import ConversationService
-from bot.outbox import Outbox
+from bot.conversation.service import ConversationService
+from bot.outbox.delivery import Outbox
+from bot.transcript import writer as transcript
 from storage import crypto
 from storage.crypto import RecipientPublicKey, ServerKey
 
-#: The sealing verbs, as `bot.transcript` and the service call them.
+#: The sealing verbs, as `bot.transcript.writer` and the service call them.
 CRYPTO_VERBS = ("new_chain_key", "wrap_chain_key", "seal_entry", "entry_digest", "next_chain_key")
 SERVER_KEY_VERBS = ("seal", "open", "pseudonym")
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bot.logs import JsonFormatter
-from bot.settings import Settings, load_settings
+from bot.app.logs import JsonFormatter
+from bot.app.settings import Settings, load_settings
 from storage.crypto import RecipientPrivateKey
 from tests.conftest import _create_postgres_database, _drop_postgres_database, register_recipient
 

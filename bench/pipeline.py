@@ -61,7 +61,7 @@ from bench.common import (
     sqlite_url,
 )
 from bot.channels.telegram.runner import Poller, make_bot
-from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
+from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from tests.telegram import TOKEN, Victim, running_bot
 
 Kind = Literal["accueil", "echo"]

@@ -50,7 +50,7 @@ _PACKAGES = (
     "multidict",
     "cryptography",
     "greenlet",
-    "bot/testing",
+    "testkit",
     "bot",
     "storage",
     "bench",

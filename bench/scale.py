@@ -46,13 +46,13 @@ from sqlalchemy import text, update
 from bench.common import bench_settings, production_logging, ready_database, rss_bytes, sqlite_url
 from bench.pipeline import WALK, checkpointed_size, storage_figures
 from bot import engine
-from bot.app import Core, build_core
+from bot.app.cli import _ready_to_serve
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings
 from bot.channels.base import Receiver
 from bot.channels.telegram.runner import make_bot, make_dispatcher
-from bot.cli import _ready_to_serve
-from bot.conversation import Inbound, Outcome, utcnow
-from bot.outbox import OutItem
-from bot.settings import Settings
+from bot.conversation.service import Inbound, Outcome, utcnow
+from bot.outbox.delivery import OutItem
 from storage.models import OutboxMessage
 
 CONVERSATIONS = 10_000

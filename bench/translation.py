@@ -30,10 +30,10 @@ from pathlib import Path
 import ctranslate2
 import sentencepiece
 
-from bot.testing.tiny_argos import build_package
 from bot.translation import packages
 from bot.translation.argos import CHUNK_CHARS, ArgosTranslator, InstalledPackage, discover
 from bot.translation.text import chunk, protect, split_sentences
+from testkit.tiny_argos import build_package
 
 BEAM_SIZE = 2  # ArgosTranslator's default
 COMPUTE_TYPE = "int8"  # ACCUEIL_MT_COMPUTE_TYPE's default
@@ -160,7 +160,7 @@ def installed_models_dir() -> Path:
 
 
 def tiny_model(folder: Path) -> tuple[Path, InstalledPackage]:
-    """A tiny copy model en→fr built by bot.testing.tiny_argos, installed in `folder`."""
+    """A tiny copy model en→fr built by testkit.tiny_argos, installed in `folder`."""
     archive = build_package(folder / "archives", "en", "fr")
     models_dir = folder / "models"
     package = packages.install(archive, models_dir)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.app import Core, build_core
-from bot.conversation import utcnow
-from bot.settings import Settings, load_settings
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings, load_settings
+from bot.conversation.service import utcnow
 from storage import transcripts
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine, session_factory, upgrade

@@ -13,16 +13,16 @@ from aiogram import Bot
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import Core, build_core
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings
 from bot.channels.base import Receiver
 from bot.channels.telegram.pacing import Pace, PacedSender
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
-from bot.conversation import utcnow
-from bot.limits import FloodLimiter, Limits
-from bot.outbox import Outbox, Sender
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.conversation.limits import FloodLimiter, Limits
+from bot.conversation.service import utcnow
+from bot.outbox.delivery import Outbox, Sender
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN
 
 #: Limits that tests do not trip by accident (a test answers faster than a person).

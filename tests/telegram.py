@@ -12,13 +12,13 @@ from datetime import datetime
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 
-from bot.app import Core, build_core
+from bot.app.compose import Core, build_core
+from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.base import Receiver
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
-from bot.conversation import utcnow
-from bot.settings import PROJECT_ROOT, Settings
-from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
+from bot.conversation.service import utcnow
+from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
 TOKEN = "123456:TEST-token"
 
@@ -28,7 +28,7 @@ async def start_accueil_run(api: FakeBotAPI, env: Mapping[str, str]) -> asyncio.
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.app.cli",
         "run",
         "--api-base",
         api.base_url,

@@ -11,7 +11,7 @@ import pytest
 from bot.engine import ENGINE_KEYS, Msg, Verbatim, load_dialog, load_dialogs
 from bot.engine.runtime import Languages
 from bot.errors import MissingMessageError, PlaceholderMismatchError
-from bot.i18n import BOT_KEYS, STANDARD_PARAMS, Catalog, Catalogs, check_catalogs, load_catalog, load_catalogs
+from bot.language.i18n import BOT_KEYS, STANDARD_PARAMS, Catalog, Catalogs, check_catalogs, load_catalog, load_catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"

@@ -16,9 +16,9 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from bot.settings import PROJECT_ROOT
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.app.settings import PROJECT_ROOT
 from storage.db import MIGRATIONS
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, start_accueil_run
 
 TIMEOUT = 60
@@ -34,7 +34,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _accueil(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         cwd=PROJECT_ROOT,
         env=env,
         input=stdin,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from bot.app import build_core
+from bot.app.compose import build_core
+from bot.app.settings import Settings
 from bot.channels.base import Receiver
-from bot.conversation import Inbound, parse_button, utcnow
+from bot.conversation.service import Inbound, parse_button, utcnow
 from bot.engine import Command, TextIn
-from bot.outbox import Outbox, OutItem
-from bot.settings import Settings
+from bot.outbox.delivery import Outbox, OutItem
 from storage.models import Conversation, OutboxMessage
 
 

@@ -3,9 +3,9 @@ neutral description and command menu in every catalog language."""
 
 from __future__ import annotations
 
+from bot.app.settings import Settings
 from bot.engine import Msg
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim, running_bot
 
 

@@ -41,7 +41,7 @@ from bot.engine import (
     parse_dialog,
 )
 from bot.engine.runtime import DISCREET_VALUE, DONE_VALUE, EXIT_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
-from bot.i18n import load_catalogs
+from bot.language.i18n import load_catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
 INTAKE = load_dialog(ROOT / "dialogs" / "intake.yaml")

@@ -36,7 +36,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
+from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
 TOKEN = "123:ABC"
 

@@ -20,7 +20,7 @@ of the traffic so that a slow machine sees as many per intake as a fast one:
 
 Only failures that Telegram or the database did not apply are injected. A send that *times out* may
 have reached the chat, and the Bot API has no way to make a send idempotent, so the outbox retries it
-and the person may see it twice (documented in `bot/outbox.py`, tested in
+and the person may see it twice (documented in `bot/outbox/delivery.py`, tested in
 `test_bot_api_errors_and_timeouts_keep_the_bot_running`); likewise a failure of the statement that
 records a delivered message as sent is the "confirmation lost" case the outbox re-sends. Both are at
 least once by design, so they are left out of this exactly-once check.
@@ -51,13 +51,13 @@ from aiogram.types import Update
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app.settings import Settings
 from bot.channels.telegram.runner import make_dispatcher
 from bot.errors import StorageError
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
-from bot.transcript import read_transcript
+from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate
+from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from tests.guarded import FlakySessions, guarded_bot
 from tests.telegram import TOKEN, Victim
 

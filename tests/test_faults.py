@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import admin
-from bot.app import Core
-from bot.logs import JsonFormatter
-from bot.safety import Safety
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
-from bot.transcript import Entry, read_transcript
+from bot.app import admin
+from bot.app.compose import Core
+from bot.app.logs import JsonFormatter
+from bot.app.settings import Settings
+from bot.conversation.guard import Safety
+from bot.transcript.writer import Entry, read_transcript
 from bot.translation.fake import FakeTranslator
 from bot.translation.port import Route, Translation
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, OutboxMessage, ParkedUpdate, ProcessedUpdate
+from testkit.fake_bot_api import FakeBotAPI
 from tests.guarded import FlakySessions, guarded_bot
 from tests.telegram import TOKEN, Victim, start_accueil_run
 

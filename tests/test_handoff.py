@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_core
+from bot.app.compose import build_core
+from bot.app.settings import Settings, load_settings
+from bot.app.staff import staff_add
 from bot.engine import Msg
-from bot.handoff import StaffPress
-from bot.settings import Settings, load_settings
-from bot.staff import staff_add
-from bot.testing.fake_bot_api import FakeBotAPI, FakeMessage
-from bot.transcript import read_transcript
+from bot.handoff.cases import StaffPress
+from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
+from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from tests.telegram import TOKEN, RunningBot, Victim, running_bot
 
 GROUP = -1001234567890
@@ -305,7 +305,7 @@ async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one
         now = datetime.now(UTC)
         await staff_add(first.sessions, first.keys, MARIE, "Marie", "caseworker", None, now)
         await staff_add(first.sessions, first.keys, PAUL, "Paul", "caseworker", None, now)
-        from bot.conversation import Inbound
+        from bot.conversation.service import Inbound
         from bot.engine import Command, Press
 
         def inbound(user: int, event: object, key: str, staff_press: StaffPress | None = None) -> Inbound:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import ConfigError
-from bot.hours import parse_office_hours
+from bot.handoff.hours import parse_office_hours
 
 PARIS_WINTER = "+01:00"
 

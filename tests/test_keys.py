@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import admin
-from bot.app import Core
-from bot.conversation import Inbound
+from bot.app import admin
+from bot.app.compose import Core
+from bot.app.settings import PROJECT_ROOT, Settings
+from bot.conversation.service import Inbound
 from bot.engine import Command, State
 from bot.errors import ConfigError, SealError
-from bot.settings import PROJECT_ROOT, Settings
 from storage.crypto import RecipientPrivateKey, ServerKey, load_server_key
 from storage.models import Conversation
 from tests.test_conversation import RecordingSender, _press, _receiver
@@ -29,7 +29,7 @@ PASSPHRASE = "a long enough passphrase"
 
 def accueil(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -155,7 +155,7 @@ def test_the_private_key_scan_never_opens_the_live_database_files(
 ) -> None:
     # Closing any descriptor of a file drops this process's POSIX locks on it: reading SQLite's -shm
     # file while the bot uses the database let another process reset it, and the bot died of SIGBUS.
-    from bot import keyfiles
+    from bot.transcript import keyfiles
 
     for name in ("accueil.db", "accueil.db-wal", "accueil.db-shm", "accueil.db-journal"):
         (tmp_path / name).write_bytes(keyfiles.PRIVATE_MARKER)  # would be "found" if it were read

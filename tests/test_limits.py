@@ -8,8 +8,8 @@ import pytest
 
 from bot import engine
 from bot.channels.telegram.pacing import Gcra, Pace, Slots
+from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit, parse_limits
 from bot.errors import ConfigError
-from bot.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit, parse_limits
 
 ALICE = ("telegram", "1")
 BOB = ("telegram", "2")

@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable, Sequence
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Core
+from bot.app.compose import Core
+from bot.app.settings import Settings
 from bot.engine import Msg
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI, RecordedCall
-from bot.transcript import read_transcript
+from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
+from testkit.fake_bot_api import FakeBotAPI, RecordedCall
 from tests.telegram import TOKEN, Victim, running_bot
 
 LANGUAGE_QUESTION = "Choisissez votre langue.\nChoose your language."

@@ -22,15 +22,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.app import Core, build_core
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings
 from bot.channels.base import Receiver
 from bot.channels.telegram.runner import make_bot, make_dispatcher
 from bot.channels.telegram.sender import TelegramSender
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
-from bot.transcript import read_transcript
+from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN
 
 #: Everything a person can type, lone surrogates aside (they cannot travel in JSON).

@@ -6,11 +6,11 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
-from bot.transcript import read_transcript
+from bot.app.settings import Settings
+from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, RunningBot, Victim, running_bot
 
 

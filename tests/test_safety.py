@@ -13,15 +13,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot import admin, staff
-from bot.app import Core
-from bot.limits import Limits
-from bot.logs import JsonFormatter
-from bot.settings import PROJECT_ROOT, Settings
-from bot.testing.fake_bot_api import FakeBotAPI
-from bot.transcript import Entry, read_transcript
+from bot.app import admin, staff
+from bot.app.compose import Core
+from bot.app.logs import JsonFormatter
+from bot.app.settings import PROJECT_ROOT, Settings
+from bot.conversation.limits import Limits
+from bot.transcript.writer import Entry, read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, ProcessedUpdate, TranscriptEntry
+from testkit.fake_bot_api import FakeBotAPI
 from tests.guarded import guarded_bot
 from tests.telegram import TOKEN, Victim
 
@@ -214,7 +214,7 @@ def _accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
         "ACCUEIL_DATABASE_URL": settings.database_url,
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

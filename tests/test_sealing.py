@@ -179,7 +179,7 @@ def test_a_public_key_of_the_wrong_size_is_refused() -> None:
 
 
 def test_exactly_one_module_touches_cryptography_hazmat() -> None:
-    from bot.settings import PROJECT_ROOT
+    from bot.app.settings import PROJECT_ROOT
 
     users = sorted(
         str(path.relative_to(PROJECT_ROOT))

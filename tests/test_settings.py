@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.settings import PROJECT_ROOT, Secret, Settings, load_settings
 from bot.errors import ConfigError
-from bot.settings import PROJECT_ROOT, Secret, Settings, load_settings
 
 TOKEN = "123456:CANARY-token-7f3e"
 SERVER_KEY = "CANARY-server-key-91ab"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.app.settings import Settings
 from storage import repo
 from storage.db import make_engine, session_factory, upgrade
 from storage.models import ProcessedUpdate
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim, running_bot
 
 

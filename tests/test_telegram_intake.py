@@ -8,10 +8,10 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from bot.app.settings import Settings
 from bot.engine import Msg
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
 from storage.models import Conversation
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim, running_bot
 
 

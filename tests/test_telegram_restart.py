@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.app.settings import Settings
 from storage.db import make_engine
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim, start_accueil_run
 
 

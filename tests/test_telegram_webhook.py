@@ -13,15 +13,15 @@ import aiohttp
 from aiogram import Bot, Dispatcher
 from sqlalchemy import func, select
 
-from bot.app import Core, build_core
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings
 from bot.channels.base import Receiver
 from bot.channels.telegram.runner import make_bot, make_dispatcher, serve_webhook
 from bot.channels.telegram.sender import TelegramSender
-from bot.conversation import utcnow
-from bot.outbox import Outbox
-from bot.settings import Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.conversation.service import utcnow
+from bot.outbox.delivery import Outbox
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
+from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim
 
 SECRET = "webhook-Secret_0123456789"

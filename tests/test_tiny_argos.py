@@ -13,7 +13,7 @@ import ctranslate2
 import pytest
 import sentencepiece
 
-from bot.testing.tiny_argos import (
+from testkit.tiny_argos import (
     ARGOS_VERSION,
     MAX_SOURCE_TOKENS,
     build_package,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.settings import PROJECT_ROOT, Settings
-from bot.testing.fake_bot_api import FakeBotAPI
+from bot.app.settings import PROJECT_ROOT, Settings
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, TranscriptEntry
+from testkit.fake_bot_api import FakeBotAPI
 from tests.conftest import register_recipient
 from tests.telegram import TOKEN, Victim, running_bot
 
@@ -37,7 +37,7 @@ def accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE,
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -129,7 +129,7 @@ async def test_another_key_a_revoked_key_and_a_purged_case_fail_with_one_line(
     assert "Traceback" not in denied.stderr and CANARY not in denied.stdout
 
     wrong = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "transcript", "show", case, "--key", str(own)],
+        [sys.executable, "-m", "bot.app.cli", "transcript", "show", case, "--key", str(own)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

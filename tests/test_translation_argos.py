@@ -15,17 +15,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.app.settings import PROJECT_ROOT, Settings
 from bot.engine import Msg
 from bot.errors import ConfigError
-from bot.settings import PROJECT_ROOT, Settings
-from bot.testing.fake_bot_api import FakeBotAPI
-from bot.testing.tiny_argos import build_package
-from bot.transcript import read_transcript
+from bot.transcript.writer import read_transcript
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from bot.translation.port import NoTranslationPath, Route, TranslationError
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.tiny_argos import build_package
 from tests.telegram import TOKEN, Victim, running_bot
 
 
@@ -159,7 +159,7 @@ def test_half_installed_and_unsafe_packages(model_files: dict[str, Path], tmp_pa
 
 def _accueil(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.app import Core
-from bot.conversation import Inbound
+from bot.app.compose import Core
+from bot.conversation.service import Inbound
 from bot.engine import Command, TextIn
-from bot.transcript import read_transcript
+from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation

@@ -4,7 +4,7 @@ Channels turn their own events into `Inbound` values and call `Receiver.receive`
 they never touch the database or the engine themselves.
 
 Around the conversation service the receiver applies the safety rules
-(`bot.safety`): a flood is warned once, then dropped in memory before any
+(`bot.conversation.guard`): a flood is warned once, then dropped in memory before any
 database work, so it slows no one else (staff are never limited); a blocked
 user is ignored; a person over the daily cap of conversations gets a kind
 reply. While the database is briefly away an update is retried; when handling
@@ -26,11 +26,11 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedEr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ConversationService, Inbound, Outcome
+from bot.conversation.guard import Safety, describe
+from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit
+from bot.conversation.service import ConversationService, Inbound, Outcome
 from bot.errors import StorageError
-from bot.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit
-from bot.outbox import Outbox, OutItem
-from bot.safety import Safety, describe
+from bot.outbox.delivery import Outbox, OutItem
 
 log = logging.getLogger("accueil.channel")
 

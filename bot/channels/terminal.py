@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.channels.base import Receiver
-from bot.conversation import Inbound, parse_button, parse_command
+from bot.conversation.service import Inbound, parse_button, parse_command
 from bot.engine import Inbound as Event
 from bot.engine import Msg, TextIn
-from bot.i18n import Catalogs
-from bot.outbox import OutItem
+from bot.language.i18n import Catalogs
+from bot.outbox.delivery import OutItem
 
 CHANNEL = "terminal"
 

@@ -18,8 +18,8 @@ from aiogram.types import CallbackQuery, Message, Update
 from bot import engine
 from bot.channels.base import Receiver
 from bot.channels.telegram.sender import keyboard
-from bot.conversation import Attachment, Inbound, Outcome, parse_button, parse_command
-from bot.handoff import StaffPress
+from bot.conversation.service import Attachment, Inbound, Outcome, parse_button, parse_command
+from bot.handoff.cases import StaffPress
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")

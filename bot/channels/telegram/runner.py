@@ -34,10 +34,10 @@ from aiohttp import web
 
 from bot.channels.base import Receiver
 from bot.channels.telegram.handlers import build_routers
+from bot.conversation.guard import describe
 from bot.engine import Msg
 from bot.errors import ConfigError, StorageError
-from bot.i18n import COMMANDS, Catalogs
-from bot.safety import describe
+from bot.language.i18n import COMMANDS, Catalogs
 
 log = logging.getLogger("accueil.telegram")
 

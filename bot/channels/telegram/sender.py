@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.errors import DeliveryError, RecipientGone, RetryLater
-from bot.outbox import OutItem
+from bot.outbox.delivery import OutItem
 
 ECHO = "→ "
 

@@ -11,16 +11,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.conversation import ConversationService, utcnow
-from bot.detect import LanguageGuesser
+from bot.app.settings import Settings
+from bot.conversation.service import ConversationService, utcnow
 from bot.engine import Dialog, DialogCheck, load_dialogs
 from bot.engine.runtime import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
-from bot.handoff import Handoff
-from bot.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
-from bot.outbox import Outbox, Sender
-from bot.settings import Settings
-from bot.transcript import TranscriptWriter
+from bot.handoff.cases import Handoff
+from bot.language.detect import LanguageGuesser
+from bot.language.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
+from bot.outbox.delivery import Outbox, Sender
+from bot.transcript.writer import TranscriptWriter
 from bot.translation.argos import ArgosTranslator
 from storage import db
 from storage.crypto import ServerKey, load_server_key

@@ -2,7 +2,7 @@
 
 Staff read French (the association works in French); these texts are not in
 the victims' catalogs. Everything a victim wrote is shown through
-`bot.sanitize.for_staff`, so it cannot disguise itself or break a line.
+`bot.handoff.sanitize.for_staff`, so it cannot disguise itself or break a line.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from bot.engine import Dialog
 from bot.engine.model import StepKind
 from bot.engine.runtime import Msg
-from bot.i18n import Catalogs
-from bot.sanitize import for_staff
+from bot.handoff.sanitize import for_staff
+from bot.language.i18n import Catalogs
 
 #: The association's services (seeds: accommodation, health, administrative status,
 #: French and work, emergency money, legal help), by the intake's answer values.

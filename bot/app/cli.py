@@ -26,17 +26,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import admin, keyfiles, languages, staff
-from bot.app import Core, build_core, load_content
+from bot.app import admin, staff
+from bot.app.compose import Core, build_core, load_content
+from bot.app.logs import setup_logging
+from bot.app.settings import Settings, load_settings
 from bot.channels.base import Receiver
 from bot.channels.terminal import TerminalSender, run_shell
-from bot.conversation import utcnow
+from bot.conversation.guard import Safety
+from bot.conversation.service import utcnow
 from bot.engine import DialogCheck
 from bot.errors import AccueilError, ConfigError
-from bot.logs import setup_logging
-from bot.outbox import Outbox
-from bot.safety import Safety
-from bot.settings import Settings, load_settings
+from bot.language import languages
+from bot.outbox.delivery import Outbox
+from bot.transcript import keyfiles
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from storage import db, transcripts

@@ -2,7 +2,7 @@
 
 - **Blocked users** (`accueil block CASE`): their updates are acknowledged and
   ignored; nothing of them is stored.
-- **A flood** (`bot.limits`): one warning in the person's language with the
+- **A flood** (`bot.conversation.limits`): one warning in the person's language with the
   emergency numbers; the transcript records how many messages were then
   dropped, never what they said.
 - **Too many conversations** opened by one person in 24 hours: no new one; a
@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.conversation import ConversationService, Inbound, Outcome, utcnow
+from bot.app.settings import PROJECT_ROOT
+from bot.conversation.limits import Dropped, is_quick_exit
+from bot.conversation.service import ConversationService, Inbound, Outcome, utcnow
 from bot.engine import Msg
 from bot.errors import ConfigError
-from bot.limits import Dropped, is_quick_exit
-from bot.settings import PROJECT_ROOT
-from bot.transcript import Entry
+from bot.transcript.writer import Entry
 from storage import repo
 from storage import safety as store
 from storage.models import Conversation, ParkedUpdate

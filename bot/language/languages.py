@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.i18n import Catalogs
+from bot.language.i18n import Catalogs
 from bot.translation.port import Route
 
 #: The languages the associations asked for, with their own names.

@@ -19,7 +19,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from bot.i18n import REFERENCE, Catalog, Catalogs
+from bot.language.i18n import REFERENCE, Catalog, Catalogs
 from bot.translation.port import TranslationError, Translator, find_route
 
 log = logging.getLogger("accueil.i18n")

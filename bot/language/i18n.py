@@ -90,7 +90,7 @@ class Catalogs:
 
     def __init__(self, catalogs: Mapping[str, Catalog], fallback: str) -> None:
         self._catalogs = dict(catalogs)
-        #: Machine translations of the English catalog, made on first use (`bot.machine_catalogs`):
+        #: Machine translations of the English catalog, made on first use (`bot.language.machine_catalogs`):
         #: used to speak to a person, never listed, checked or offered on the keyboard.
         self._machine: dict[str, Catalog] = {}
         self.fallback = fallback if fallback in self._catalogs else next(iter(sorted(self._catalogs)), fallback)

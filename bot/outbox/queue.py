@@ -1,7 +1,7 @@
 """Putting something in the outbox: sealed, ordered, and discreet when the person asked for it.
 
 Every message, edit or erasure for a chat is queued here, in the update's
-transaction, and delivered later by `bot.outbox.Outbox`. The payload is sealed
+transaction, and delivered later by `bot.outbox.delivery.Outbox`. The payload is sealed
 under the server key, bound to its case.
 
 Discreet mode: a phone's lock screen shows the first words of a message; in
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import Msg
-from bot.i18n import Catalogs
+from bot.language.i18n import Catalogs
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation

@@ -28,13 +28,14 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import engine, staff_text
+from bot import engine
 from bot.engine import Dialog, Msg
-from bot.hours import OfficeHours
-from bot.i18n import Catalogs
-from bot.postbox import Postbox
-from bot.sanitize import for_staff
-from bot.transcript import Entry, TranscriptWriter
+from bot.handoff import texts as staff_text
+from bot.handoff.hours import OfficeHours
+from bot.handoff.sanitize import for_staff
+from bot.language.i18n import Catalogs
+from bot.outbox.queue import Postbox
+from bot.transcript.writer import Entry, TranscriptWriter
 from bot.translation.port import TranslationError, Translator
 from storage import repo
 from storage.crypto import ServerKey

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import keyfiles
+from bot.conversation.guard import Safety, describe
 from bot.errors import ConfigError
-from bot.safety import Safety, describe
-from bot.transcript import Entry, find_case, read_transcript, rewrap
+from bot.transcript import keyfiles
+from bot.transcript.writer import Entry, find_case, read_transcript, rewrap
 from storage import safety as safety_store
 from storage import transcripts as repo
 from storage.crypto import RecipientPrivateKey, RecipientPublicKey

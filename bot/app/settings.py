@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.conversation.limits import SETTING_NAMES as LIMIT_SETTINGS
+from bot.conversation.limits import Limits, parse_limits
 from bot.errors import ConfigError
-from bot.hours import OfficeHours, parse_office_hours
-from bot.limits import SETTING_NAMES as LIMIT_SETTINGS
-from bot.limits import Limits, parse_limits
+from bot.handoff.hours import OfficeHours, parse_office_hours
 
 DEFAULT_OFFICE_HOURS = "mon-fri 09:00-18:00"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "ACCUEIL_"
 
 
@@ -70,7 +70,7 @@ class Settings:
     staff_chat_id: int | None = None
     renotify_minutes: int = 15
     office_hours: OfficeHours = field(default_factory=lambda: parse_office_hours(DEFAULT_OFFICE_HOURS))
-    #: Floods, conversations a day, Bot API pacing (`bot.limits`).
+    #: Floods, conversations a day, Bot API pacing (`bot.conversation.limits`).
     limits: Limits = field(default_factory=Limits)
     extra: Mapping[str, str] = field(default_factory=dict)
 

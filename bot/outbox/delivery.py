@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ERASABLE_FOR
+from bot.conversation.service import ERASABLE_FOR
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
-from bot.postbox import payload_context
-from bot.transcript import Entry, TranscriptWriter
+from bot.outbox.queue import payload_context
+from bot.transcript.writer import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff

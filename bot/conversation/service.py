@@ -3,7 +3,7 @@
 `ConversationService.handle` works inside the database session it is given and
 never opens or commits one: the channel owns the transaction, so the new state,
 the record that the update was applied and the messages to send are committed
-together or not at all. Messages to send go to the outbox (`bot.outbox`),
+together or not at all. Messages to send go to the outbox (`bot.outbox.delivery`),
 which the channel then delivers.
 """
 
@@ -20,15 +20,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.detect import LanguageGuesser
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
-from bot.handoff import Handoff, StaffPress
-from bot.i18n import Catalogs
-from bot.machine_catalogs import NOTICE, MachineCatalogs
-from bot.postbox import Postbox
-from bot.transcript import Entry, TranscriptWriter
+from bot.handoff.cases import Handoff, StaffPress
+from bot.language.detect import LanguageGuesser
+from bot.language.i18n import Catalogs
+from bot.language.machine_catalogs import NOTICE, MachineCatalogs
+from bot.outbox.queue import Postbox
+from bot.transcript.writer import Entry, TranscriptWriter
 from bot.translation.port import NoTranslationPath, TranslationError, Translator
 from storage import repo
 from storage.crypto import ServerKey
