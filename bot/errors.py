@@ -26,6 +26,12 @@ an exception; the channels answer them with a kind message instead.
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
+
+#: Where Accueil's own source lives: frames under it are named in operators' logs.
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
 
 class AccueilError(Exception):
     """Root of every error Accueil raises on purpose."""
@@ -117,3 +123,19 @@ class SealError(AccueilError):
 
 class TranscriptUnreadable(AccueilError):
     """A transcript cannot be read. The one error for every decryption failure."""
+
+
+def describe(error: BaseException) -> str:
+    """An exception as an operator's log may show it: its type and where Accueil raised it.
+
+    Never its message, which may quote what a person wrote; except a `ConfigError`,
+    whose message is ours and says what to change."""
+    if isinstance(error, ConfigError):
+        return str(error)[:300]
+    kind = type(error)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename)
+        if path.is_relative_to(_SOURCE_ROOT) and ".venv" not in path.parts:
+            return f"{name} at {path.relative_to(_SOURCE_ROOT)}:{frame.lineno}"[:300]
+    return name[:300]

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings, load_settings
-from bot.conversation.service import utcnow
+from bot.clock import utcnow
 from storage import transcripts
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine, session_factory, upgrade

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.base import Receiver
 from bot.channels.telegram.pacing import Pace, PacedSender
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
+from bot.clock import utcnow
 from bot.conversation.limits import FloodLimiter, Limits
-from bot.conversation.service import utcnow
+from bot.conversation.receiver import Receiver
 from bot.outbox.delivery import Outbox, Sender
 from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN

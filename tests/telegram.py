@@ -14,10 +14,10 @@ from aiogram.types import Update
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import PROJECT_ROOT, Settings
-from bot.channels.base import Receiver
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
-from bot.conversation.service import utcnow
+from bot.clock import utcnow
+from bot.conversation.receiver import Receiver
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
 TOKEN = "123456:TEST-token"

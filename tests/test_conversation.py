@@ -8,8 +8,9 @@ from sqlalchemy import func, select, text
 
 from bot.app.compose import build_core
 from bot.app.settings import Settings
-from bot.channels.base import Receiver
-from bot.conversation.service import Inbound, parse_button, utcnow
+from bot.channels.base import Inbound, parse_button
+from bot.clock import utcnow
+from bot.conversation.receiver import Receiver
 from bot.engine import Command, TextIn
 from bot.outbox.delivery import Outbox, OutItem
 from storage.models import Conversation, OutboxMessage

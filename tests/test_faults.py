@@ -15,7 +15,6 @@ from bot.app import admin
 from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
 from bot.app.settings import Settings
-from bot.conversation.guard import Safety
 from bot.transcript.writer import Entry, read_transcript
 from bot.translation.fake import FakeTranslator
 from bot.translation.port import Route, Translation
@@ -92,7 +91,7 @@ async def test_a_failing_handler_keeps_the_message_tells_the_person_and_spares_t
         assert kept.text is not None and CANARY not in str([e.text for e in entries])
         # Fixed (here: a working translator), the operator replays it: the words reach the transcript.
         core.service.translator = FakeTranslator({("en", "fr")})
-        said = await admin.parked_replay(core.sessions, Safety(core.service), [parked.ref.lower()])
+        said = await admin.parked_replay(core.sessions, core.service, [parked.ref.lower()])
         assert said == f"{parked.ref}: replayed (case {case.public_id})"
         entries = await _transcript(core, case, recipient)
         [written] = [e for e in entries if e.who == "victim" and CANARY in (e.text or "")]
@@ -117,10 +116,10 @@ async def test_a_replay_that_still_fails_keeps_the_update(settings: Settings) ->
         await victim.question()
         victim.write("hello")
         await api.wait_for_bot_message(victim.user_id, lambda m: (m.text or "").startswith(KEPT_EN))
-        said = await admin.parked_replay(core.sessions, Safety(core.service), [])
+        said = await admin.parked_replay(core.sessions, core.service, [])
         assert "still fails (RuntimeError at tests/test_faults.py:" in said and said.endswith("kept")
         with pytest.raises(Exception, match="no parked update NOPE-NOPE"):
-            await admin.parked_replay(core.sessions, Safety(core.service), ["NOPE-NOPE"])
+            await admin.parked_replay(core.sessions, core.service, ["NOPE-NOPE"])
 
 
 async def test_the_database_briefly_away_delays_an_update_but_loses_nothing(

@@ -305,7 +305,7 @@ async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one
         now = datetime.now(UTC)
         await staff_add(first.sessions, first.keys, MARIE, "Marie", "caseworker", None, now)
         await staff_add(first.sessions, first.keys, PAUL, "Paul", "caseworker", None, now)
-        from bot.conversation.service import Inbound
+        from bot.channels.base import Inbound
         from bot.engine import Command, Press
 
         def inbound(user: int, event: object, key: str, staff_press: StaffPress | None = None) -> Inbound:

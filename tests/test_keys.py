@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.app import admin
 from bot.app.compose import Core
 from bot.app.settings import PROJECT_ROOT, Settings
-from bot.conversation.service import Inbound
+from bot.channels.base import Inbound
 from bot.engine import Command, State
 from bot.errors import ConfigError, SealError
 from storage.crypto import RecipientPrivateKey, ServerKey, load_server_key

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.base import Receiver
 from bot.channels.telegram.runner import make_bot, make_dispatcher
 from bot.channels.telegram.sender import TelegramSender
+from bot.conversation.receiver import Receiver
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.base import Receiver
 from bot.channels.telegram.runner import make_bot, make_dispatcher, serve_webhook
 from bot.channels.telegram.sender import TelegramSender
-from bot.conversation.service import utcnow
+from bot.clock import utcnow
+from bot.conversation.receiver import Receiver
 from bot.outbox.delivery import Outbox
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI

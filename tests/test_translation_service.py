@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app.compose import Core
-from bot.conversation.service import Inbound
+from bot.channels.base import Inbound
 from bot.engine import Command, TextIn
 from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.guard import Safety, describe
-from bot.errors import ConfigError
+from bot.conversation.parking import Parking
+from bot.conversation.service import ConversationService
+from bot.errors import ConfigError, describe
 from bot.transcript import keyfiles
 from bot.transcript.writer import Entry, find_case, read_transcript, rewrap
 from storage import safety as safety_store
@@ -218,7 +219,7 @@ async def parked_list(sessions: Sessions) -> str:
     return "\n".join(lines)
 
 
-async def parked_replay(sessions: Sessions, safety: Safety, refs: list[str]) -> str:
+async def parked_replay(sessions: Sessions, service: ConversationService, refs: list[str]) -> str:
     """Apply parked updates again (all, or those named), each in its own transaction; those that
     still fail stay parked. Replies are queued: the running bot sends them."""
     async with sessions() as session:
@@ -228,12 +229,13 @@ async def parked_replay(sessions: Sessions, safety: Safety, refs: list[str]) -> 
         raise ConfigError(f"no parked update {', '.join(sorted(missing))}; `accueil parked list` shows them")
     if not found:
         return "no parked update"
+    parking = Parking(service.keys, service.clock)
     lines = []
     for row in found:
         try:
-            inbound = safety.open_parked(row)
+            inbound = parking.open(row)
             async with sessions.begin() as session:
-                outcome = await safety.service.handle(session, inbound)
+                outcome = await service.handle(session, inbound)
                 await safety_store.unpark(session, row.id)
         except Exception as exc:  # stays parked; the type and place only, never the content
             lines.append(f"{row.ref}: still fails ({describe(exc)}); kept")

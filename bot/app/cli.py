@@ -30,10 +30,9 @@ from bot.app import admin, staff
 from bot.app.compose import Core, build_core, load_content
 from bot.app.logs import setup_logging
 from bot.app.settings import Settings, load_settings
-from bot.channels.base import Receiver
 from bot.channels.terminal import TerminalSender, run_shell
-from bot.conversation.guard import Safety
-from bot.conversation.service import utcnow
+from bot.clock import utcnow
+from bot.conversation.receiver import Receiver
 from bot.engine import DialogCheck
 from bot.errors import AccueilError, ConfigError
 from bot.language import languages
@@ -233,7 +232,7 @@ async def _safety(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "parked" and args.action == "replay":
         core = await build_core(settings)
         try:
-            print(await admin.parked_replay(core.sessions, Safety(core.service), args.refs))
+            print(await admin.parked_replay(core.sessions, core.service, args.refs))
             return 0
         finally:
             await core.close()

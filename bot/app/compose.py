@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.settings import Settings
-from bot.conversation.service import ConversationService, utcnow
+from bot.clock import utcnow
+from bot.conversation.service import ConversationService
 from bot.engine import Dialog, DialogCheck, load_dialogs
 from bot.engine.runtime import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError

@@ -16,6 +16,7 @@ from bot.errors import ConfigError
 from storage import db, repo
 from storage.crypto import ServerKey
 from storage.models import Staff
+from storage.sealed import Sealed
 
 CHANNEL = "telegram"
 ROLES = ("caseworker", "interpreter")
@@ -50,7 +51,7 @@ async def staff_add(
             session.add(member)
             await session.flush()
         member.name, member.role, member.languages = name, role, codes
-        member.chat_sealed = keys.seal(str(telegram_id).encode(), f"staff-chat:{member.id}")
+        member.chat_sealed = keys.seal(str(telegram_id).encode(), Sealed.STAFF_CHAT.of(member.id))
         staff_id = member.id
     return (
         f"{verb} {role} {name} (staff id {staff_id}{', languages ' + codes if codes else ''}).\n"

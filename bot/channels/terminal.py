@@ -11,8 +11,8 @@ import getpass
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.channels.base import Receiver
-from bot.conversation.service import Inbound, parse_button, parse_command
+from bot.channels.base import Inbound, parse_button, parse_command
+from bot.conversation.receiver import Receiver
 from bot.engine import Inbound as Event
 from bot.engine import Msg, TextIn
 from bot.language.i18n import Catalogs

@@ -107,7 +107,7 @@ class _Bucket:
     refs: list[str] = field(default_factory=list)
 
 
-def is_quick_exit(event: engine.Inbound) -> bool:
+def is_quick_exit(event: engine.Event) -> bool:
     """`/exit` or the exit button of any keyboard, old or new: never limited, never delayed."""
     return (isinstance(event, engine.Command) and event.name == "exit") or (
         isinstance(event, engine.Press) and event.value == EXIT_VALUE

@@ -71,6 +71,7 @@ class Media:
 
 
 Inbound: TypeAlias = Start | TextIn | Press | Command | Media
+Event: TypeAlias = Inbound
 
 
 # --- values out -----------------------------------------------------------------

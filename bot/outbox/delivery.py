@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.service import ERASABLE_FOR
+from bot.channels.base import ERASABLE_FOR
 from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
 from bot.outbox.queue import payload_context
 from bot.transcript.writer import Entry, TranscriptWriter

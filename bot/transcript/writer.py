@@ -21,6 +21,7 @@ from storage import crypto
 from storage import transcripts as repo
 from storage.crypto import RecipientPrivateKey, RecipientPublicKey, ServerKey
 from storage.models import Conversation, Transcript
+from storage.sealed import Sealed
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class TranscriptWriter:
         self.keys = keys
 
     def _context(self, conversation: Conversation) -> str:
-        return f"chain:{conversation.public_id}"
+        return Sealed.CHAIN.of(conversation.public_id)
 
     async def start(self, session: AsyncSession, conversation: Conversation) -> None:
         recipients = await repo.active_recipients(session)

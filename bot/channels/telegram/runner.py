@@ -32,11 +32,10 @@ from aiogram.types import BotCommand, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.channels.base import Receiver
 from bot.channels.telegram.handlers import build_routers
-from bot.conversation.guard import describe
+from bot.conversation.receiver import Receiver
 from bot.engine import Msg
-from bot.errors import ConfigError, StorageError
+from bot.errors import ConfigError, StorageError, describe
 from bot.language.i18n import COMMANDS, Catalogs
 
 log = logging.getLogger("accueil.telegram")
