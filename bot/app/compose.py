@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app.settings import Settings
 from bot.conversation.service import ConversationService, utcnow
 from bot.engine import Dialog, DialogCheck, load_dialogs
-from bot.engine.runtime import ENGINE_KEYS
+from bot.engine.messages import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
 from bot.handoff.cases import Handoff
 from bot.language.detect import LanguageGuesser

@@ -205,7 +205,7 @@ class Safety:
         await self.service.transcript.append(session, conversation, [*entries, bot])
 
 
-def _said(event: engine.Inbound, language: str | None, at: str) -> list[Entry]:
+def _said(event: engine.Event, language: str | None, at: str) -> list[Entry]:
     if isinstance(event, engine.TextIn):
         return [Entry("victim", at, "message", text=event.text, language=language)]
     if isinstance(event, engine.Command):
@@ -275,7 +275,7 @@ def inbound_from_json(raw: bytes) -> Inbound:
     return Inbound(**data)
 
 
-def _event_to_dict(event: engine.Inbound) -> dict[str, Any]:
+def _event_to_dict(event: engine.Event) -> dict[str, Any]:
     if isinstance(event, engine.TextIn):
         return {"type": "text", "text": event.text, "guesses": list(event.guesses)}
     if isinstance(event, engine.Press):
@@ -287,7 +287,7 @@ def _event_to_dict(event: engine.Inbound) -> dict[str, Any]:
     return {"type": "start"}
 
 
-def _event_from_dict(data: dict[str, Any]) -> engine.Inbound:
+def _event_from_dict(data: dict[str, Any]) -> engine.Event:
     kind = data["type"]
     if kind == "text":
         return engine.TextIn(str(data["text"]), tuple(data.get("guesses", ())))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from bot import engine
-from bot.engine.runtime import EXIT_VALUE
+from bot.engine.keyboard import EXIT_VALUE
 from bot.errors import ConfigError
 
 #: How many message ids of one flood are kept for erasure; the count goes on.
@@ -107,7 +107,7 @@ class _Bucket:
     refs: list[str] = field(default_factory=list)
 
 
-def is_quick_exit(event: engine.Inbound) -> bool:
+def is_quick_exit(event: engine.Event) -> bool:
     """`/exit` or the exit button of any keyboard, old or new: never limited, never delayed."""
     return (isinstance(event, engine.Command) and event.name == "exit") or (
         isinstance(event, engine.Press) and event.value == EXIT_VALUE

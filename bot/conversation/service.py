@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot.engine import Dialog, Effect, Msg, State
-from bot.engine.runtime import Button
+from bot.engine.effects import Button
 from bot.errors import SealError
 from bot.handoff.cases import Handoff, StaffPress
 from bot.language.detect import LanguageGuesser
@@ -64,7 +64,7 @@ class Inbound:
     channel: str
     user: str  # the channel's user id; only its keyed pseudonym is stored
     chat: str  # where replies go; stored sealed
-    event: engine.Inbound
+    event: engine.Event
     update_key: str | None = None  # the channel's id for this event, for de-duplication
     language_hint: str | None = None
     message_ref: str | None = None  # the channel's id of the victim's message (to erase it on quick exit)
@@ -277,7 +277,7 @@ class ConversationService:
         log.info("conversation opened", extra={"case": public_id, "channel": inbound.channel})
         return conversation, state, effects
 
-    def _guess(self, event: engine.Inbound, offered: Mapping[str, str]) -> tuple[str, ...]:
+    def _guess(self, event: engine.Event, offered: Mapping[str, str]) -> tuple[str, ...]:
         if self.guesser is None or not isinstance(event, engine.TextIn):
             return ()
         self.guesser.add(offered)
@@ -287,7 +287,7 @@ class ConversationService:
         if state.status != "intake":
             return False
         step = self.dialog.steps.get(state.step)
-        return state.step == engine.runtime.LANGUAGE_STEP or (
+        return state.step == engine.LANGUAGE_STEP or (
             step is not None and step.kind == engine.StepKind.LANGUAGE
         )
 
@@ -299,7 +299,7 @@ class ConversationService:
         return State.from_dict(raw), {str(k): str(v) for k, v in dict(raw.get("mt", {})).items()}
 
     def _keep_translation(
-        self, before: State, after: State, event: engine.Inbound, entries: list[Entry], translations: dict[str, str]
+        self, before: State, after: State, event: engine.Event, entries: list[Entry], translations: dict[str, str]
     ) -> None:
         """A free-text answer's translation, kept beside it for the intake summary."""
         step = self.dialog.steps.get(before.step)
@@ -397,7 +397,7 @@ class ConversationService:
         log.info("quick exit", extra={"case": conversation.public_id, "messages": len(refs)})
 
     async def _said(
-        self, event: engine.Inbound, language: str | None, step: str | None, now: datetime
+        self, event: engine.Event, language: str | None, step: str | None, now: datetime
     ) -> tuple[list[Entry], bool]:
         """What the victim did, as written, and whether an interpreter will be needed.
 
