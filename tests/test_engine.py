@@ -990,3 +990,40 @@ def test_discreet_command_works_at_any_step_and_asks_the_question_again() -> Non
     assert effects[0] == Discretion(True) and Say(Msg("common.discreet_on")) in effects
     assert isinstance(effects[-1], Ask) and effects[-1].step == walk.state.step
     assert walk.send(Command("discreet"))[0] == Discretion(False)
+
+
+# --- the engine's shape ------------------------------------------------------------
+
+
+def test_the_event_union_is_named_event_and_inbound_is_the_channels_alone() -> None:
+    import typing
+
+    import bot.engine
+    from bot.conversation.service import Inbound
+
+    assert set(typing.get_args(Event)) == {Start, TextIn, Press, Command, Media}
+    assert not hasattr(bot.engine, "Inbound")
+    assert "Inbound" not in bot.engine.__all__
+    assert Inbound.__module__ == "bot.conversation.service"
+
+
+def test_the_engine_is_pure_and_in_short_modules() -> None:
+    """No I/O library and no clock inside bot/engine; no module over 400 lines."""
+    import ast
+
+    allowed = {"__future__", "collections", "dataclasses", "datetime", "enum", "pathlib", "re", "typing", "yaml"}
+    for path in sorted((ROOT / "bot" / "engine").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert len(source.splitlines()) <= 400, path
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module is not None:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed or name.startswith(("bot.engine", "bot.errors")), (path, name)
+        # Randomness and time.time would be imports; the clock through datetime is a call.
+        assert not any(call in source for call in (".now(", ".today(", ".utcnow(")), path
