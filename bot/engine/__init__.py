@@ -10,6 +10,8 @@ conversation forward by one `Event` and returns the effects to render.
     answers.py    answering the current question, per step kind
     steps.py      entering steps: silent ones run, a question is asked
     keyboard.py   the buttons under a question, and the values the engine reserves
+    languages.py  the languages offered, in keyboard order
+    messages.py   the catalog keys the engine itself uses
     model.py      the typed dialog (`Dialog`, `Step`, `StepKind`)
     loader/       reading dialog files in three passes
 """

@@ -32,7 +32,7 @@ from bot.engine.steps import LANGUAGE_STEP, Outcome, ask, current, enter, langua
 _PREFACES = {"start": "common.welcome_back", "help": "common.help"}
 
 
-def new_state(dialog: Dialog, now: datetime, language: str | None = None) -> State:
+def _new_state(dialog: Dialog, now: datetime, language: str | None = None) -> State:
     return State(flow=dialog.flow, step=dialog.start, language=language, started_at=now.isoformat())
 
 
@@ -40,7 +40,7 @@ def begin(
     dialog: Dialog, now: datetime, languages: Languages, language: str | None = None, guesses: Sequence[str] = ()
 ) -> tuple[State, list[Effect]]:
     """A new conversation; `guesses` (languages the first message seems written in) go first on the keyboard."""
-    state = new_state(dialog, now, language)
+    state = _new_state(dialog, now, language)
     effects: list[Effect] = []
     state = enter(dialog, state, dialog.start, effects, languages.preferring(guesses))
     return state, effects
@@ -66,10 +66,9 @@ def advance(
         return _press(dialog, state, event, languages)
     if state.status != "intake":
         return _after_intake(state, event)
-    step = current(dialog, state)
     if isinstance(event, Media):
         return reask(dialog, state, Msg("common.unsupported_media"), languages)
-    return answers.text(dialog, state, step, event, languages)
+    return answers.text(dialog, state, current(dialog, state), event, languages)
 
 
 # --- at any moment -----------------------------------------------------------------
@@ -145,7 +144,7 @@ def _command(dialog: Dialog, state: State, cmd: Command, now: datetime, language
 
 def _restart(dialog: Dialog, state: State, now: datetime, languages: Languages) -> Outcome:
     # Keep counting turns, so a keyboard shown before the restart stays stale.
-    fresh = replace(new_state(dialog, now, state.language), turn=state.turn)
+    fresh = replace(_new_state(dialog, now, state.language), turn=state.turn)
     effects: list[Effect] = []
     return enter(dialog, fresh, dialog.start, effects, languages), effects
 
@@ -170,7 +169,7 @@ def _press(dialog: Dialog, state: State, event: Press, languages: Languages) -> 
         return _discretion_button(dialog, state, event, languages)
     if state.status != "intake":
         return _after_intake(state, event)
-    step = current(dialog, state)
+    step = current(dialog, state)  # a step the dialog no longer has fails here, stale press or not
     if event.turn != state.turn:
         return state, [Toast(Msg("common.stale_button"))]
     if event.value == HUMAN_VALUE:
