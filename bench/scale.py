@@ -86,12 +86,12 @@ class Driver:
         #: Whose open question to keep (None: everyone's); the others' would weigh in the memory measured.
         self.remember = remember
 
-    def inbound(self, user: int, step: engine.Inbound) -> Inbound:
+    def inbound(self, user: int, step: engine.Event) -> Inbound:
         self.update_id += 1
         message = None if isinstance(step, engine.Press) else str(self.update_id)  # as the Telegram handlers do
         return Inbound(CHANNEL, str(user), str(user), step, str(self.update_id), LANGUAGE, message)
 
-    def event(self, user: int, action: str, value: str) -> engine.Inbound:
+    def event(self, user: int, action: str, value: str) -> engine.Event:
         """The engine's event for a step of the walk: a command, a text, or the press of a labelled button."""
         if action == "text":
             return engine.Command(value[1:]) if value.startswith("/") else engine.TextIn(value)

@@ -2,6 +2,8 @@
 
     AccueilError
     ├── ConfigError            a setting is missing or malformed (names it)
+    ├── DialogCheck            every problem found in the dialogs and catalogs at once:
+    │                          `.problems`, each one of the DialogErrors below
     ├── DialogError            a dialog file or catalog breaks a rule
     │   ├── DialogSchemaError      pass 1: shape of the YAML
     │   ├── DuplicateStepError     pass 2: two steps share an id
@@ -65,6 +67,14 @@ class DialogError(AccueilError):
         if step is not None:
             parts.append(f"step {step!r}")
         super().__init__(f"{', '.join(parts)}: {message}")
+
+
+class DialogCheck(AccueilError):
+    """Every problem found in one dialog file (or a set of files and catalogs), one line each."""
+
+    def __init__(self, problems: list[DialogError]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
 class DialogSchemaError(DialogError):

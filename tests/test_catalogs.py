@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import ENGINE_KEYS, Msg, Verbatim, load_dialog, load_dialogs
-from bot.engine.runtime import Languages
+from bot.engine.languages import Languages
 from bot.errors import MissingMessageError, PlaceholderMismatchError
 from bot.language.i18n import BOT_KEYS, STANDARD_PARAMS, Catalog, Catalogs, check_catalogs, load_catalog, load_catalogs
 

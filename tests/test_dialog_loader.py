@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import errors
 from bot.engine import DialogCheck, StepKind, load_dialog, load_dialogs, parse_dialog
 from bot.engine.model import Validation
 from bot.errors import (
@@ -354,3 +355,22 @@ def test_load_dialogs_reports_every_file_and_duplicate_flows(tmp_path: Path) -> 
     (tmp_path / "b.yaml").unlink()
     (tmp_path / "c.yaml").unlink()
     assert list(load_dialogs(tmp_path.glob("*.yaml"))) == ["demo"]
+
+
+def test_dialog_check_is_drawn_in_the_one_error_tree() -> None:
+    assert DialogCheck is errors.DialogCheck
+    assert issubclass(DialogCheck, errors.AccueilError)
+    tree = errors.__doc__ or ""
+    rules = (
+        DialogSchemaError,
+        DuplicateStepError,
+        UnknownStepError,
+        UnreachableStepError,
+        MissingBranchError,
+        EndlessLoopError,
+    )
+    for cls in (DialogCheck, DialogError, *rules):
+        assert f"── {cls.__name__} " in tree, cls
+    with pytest.raises(errors.AccueilError) as caught:
+        parse_dialog("flow: demo\n", PATH)
+    assert isinstance(caught.value, DialogCheck)

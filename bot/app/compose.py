@@ -15,7 +15,7 @@ from bot.app.settings import Settings
 from bot.clock import utcnow
 from bot.conversation.service import ConversationService
 from bot.engine import Dialog, DialogCheck, load_dialogs
-from bot.engine.runtime import ENGINE_KEYS
+from bot.engine.messages import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
 from bot.handoff.cases import Handoff
 from bot.language.detect import LanguageGuesser

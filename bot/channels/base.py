@@ -36,7 +36,7 @@ class Inbound:
     channel: str
     user: str  # the channel's user id; only its keyed pseudonym is stored
     chat: str  # where replies go; stored sealed
-    event: engine.Inbound
+    event: engine.Event
     update_key: str | None = None  # the channel's id for this event, for de-duplication
     language_hint: str | None = None
     message_ref: str | None = None  # the channel's id of the victim's message (to erase it on quick exit)

@@ -13,8 +13,7 @@ from typing import TextIO
 
 from bot.channels.base import Inbound, parse_button, parse_command
 from bot.conversation.receiver import Receiver
-from bot.engine import Inbound as Event
-from bot.engine import Msg, TextIn
+from bot.engine import Event, Msg, TextIn
 from bot.language.i18n import Catalogs
 from bot.outbox.delivery import OutItem
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import engine
 from bot.channels.base import ERASABLE_FOR, button_data
 from bot.engine import Effect, Msg, State
-from bot.engine.runtime import Button
+from bot.engine.effects import Button
 from bot.handoff.cases import Handoff
 from bot.language.i18n import Catalogs
 from bot.language.machine_catalogs import NOTICE

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from bot import engine
-from bot.engine.runtime import EXIT_VALUE
+from bot.engine.keyboard import EXIT_VALUE
 from bot.errors import ConfigError
 
 #: How many message ids of one flood are kept for erasure; the count goes on.

@@ -246,7 +246,7 @@ class ConversationService:
         if state.status != "intake":
             return False
         step = self.dialog.steps.get(state.step)
-        return state.step == engine.runtime.LANGUAGE_STEP or (
+        return state.step == engine.LANGUAGE_STEP or (
             step is not None and step.kind == engine.StepKind.LANGUAGE
         )
 

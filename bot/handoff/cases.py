@@ -192,7 +192,7 @@ class Handoff:
         self,
         session: AsyncSession,
         conversation: Conversation,
-        event: engine.Inbound,
+        event: engine.Event,
         said: Sequence[Entry],
         chat: str,
         message_ref: str | None,
@@ -245,7 +245,7 @@ class Handoff:
     # --- the staff's side ------------------------------------------------------------
 
     async def from_staff(
-        self, session: AsyncSession, staff: Staff, event: engine.Inbound | StaffPress, reply_to: str | None
+        self, session: AsyncSession, staff: Staff, event: engine.Event | StaffPress, reply_to: str | None
     ) -> StaffOutcome:
         now = self.clock()
         if isinstance(event, StaffPress):

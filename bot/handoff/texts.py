@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.engine import Dialog
+from bot.engine.effects import Msg
 from bot.engine.model import StepKind
-from bot.engine.runtime import Msg
 from bot.handoff.sanitize import for_staff
 from bot.language.i18n import Catalogs
 

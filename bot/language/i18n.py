@@ -14,8 +14,9 @@ from pathlib import Path
 
 from babel.messages.pofile import PoFileError, read_po
 
+from bot.engine.effects import Msg, Verbatim
+from bot.engine.languages import Languages
 from bot.engine.model import Dialog
-from bot.engine.runtime import Languages, Msg, Verbatim
 from bot.errors import DialogError, MissingMessageError, PlaceholderMismatchError
 
 DOMAIN = "accueil"

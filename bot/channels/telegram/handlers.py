@@ -33,7 +33,7 @@ def _language(code: str | None) -> str | None:
 MAX_DOWNLOAD = 20 * 1024 * 1024
 
 
-def _event(message: Message) -> engine.Inbound:
+def _event(message: Message) -> engine.Event:
     if message.text is not None:
         return parse_command(message.text) or engine.TextIn(message.text)
     kind = message.content_type
