@@ -1,0 +1,187 @@
+"""The one-shot operator commands: dialogs, database, keys, cases, transcripts, staff, models, safety."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.app import admin, staff
+from bot.app.cli.run import run_telegram, shell
+from bot.app.compose import build_core, load_content
+from bot.app.settings import Settings
+from bot.clock import utcnow
+from bot.language import languages
+from bot.translation import packages
+from bot.translation.argos import ArgosTranslator, discover
+from storage import db
+from storage.crypto import load_server_key
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "dialogs":
+        content = load_content(settings)
+        steps = sum(len(d.steps) for d in content.dialogs.values())
+        catalog_list = ", ".join(f"{c.language} ({c.review})" for c in content.catalogs)
+        print(f"{len(content.dialogs)} dialog(s), {steps} steps, catalogs: {catalog_list}: all good")
+        return 0
+    if args.command == "db":
+        engine = db.make_engine(settings.database_url)
+        try:
+            await db.upgrade(engine)
+        finally:
+            await engine.dispose()
+        print("database is up to date")
+        return 0
+    if args.command == "staff":
+        return await _staff(args, settings)
+    if args.command in ("block", "unblock", "parked"):
+        return await _safety(args, settings)
+    if args.command in ("keys", "cases", "transcript", "purge"):
+        return await _admin(args, settings)
+    if args.command == "models":
+        print(_models(args, settings))
+        return 0
+    if args.command == "languages":
+        content = load_content(settings)
+        translator = ArgosTranslator(settings.models_dir)
+        try:
+            model_languages = {code for pair in translator.pairs() for code in pair}
+            spoken = await staff.interpreters_by_language(settings.database_url)
+            rows = languages.matrix(
+                content.catalogs, translator.route, settings.staff_language, model_languages, spoken
+            )
+        finally:
+            translator.close()
+        print(languages.render(rows, settings.staff_language))
+        return 0
+    if args.command == "shell":
+        return await shell(settings, args.lang)
+    if settings.telegram_token is None:
+        print(
+            "No ACCUEIL_TELEGRAM_TOKEN is set, so the intake opens here in the terminal.\n"
+            "To run the Telegram bot: get a token from @BotFather, then\n"
+            "  ACCUEIL_TELEGRAM_TOKEN=123456:ABC... make run\n",
+            file=sys.stderr,
+        )
+        return await shell(settings, None)
+    return await run_telegram(settings)
+
+
+async def _staff(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    secret = settings.server_key.reveal() if settings.server_key else None
+    keys = load_server_key(settings.data_dir, secret, create=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        if args.action == "add":
+            text = await staff.staff_add(
+                sessions, keys, args.telegram_id, args.name, args.role, args.languages, utcnow()
+            )
+        elif args.action == "list":
+            text = await staff.staff_list(sessions)
+        else:
+            text = await staff.staff_remove(sessions, args.staff_id, utcnow())
+        print(text)
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _safety(args: argparse.Namespace, settings: Settings) -> int:
+    """Blocks and parked updates (replaying needs the whole service, so it builds it)."""
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "parked" and args.action == "replay":
+        core = await build_core(settings)
+        try:
+            print(await admin.parked_replay(core.sessions, core.service, args.refs))
+            return 0
+        finally:
+            await core.close()
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        if args.command == "block":
+            text = await admin.block_case(sessions, args.case, utcnow())
+        elif args.command == "unblock":
+            text = await admin.unblock_case(sessions, args.case)
+        else:
+            text = await admin.parked_list(sessions)
+        print(text)
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.log_level != "DEBUG":  # the output is the answer; keep logs for problems
+        logging.getLogger().setLevel(logging.WARNING)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        now = utcnow()
+        if args.command == "keys":
+            if args.action == "init":
+                text = await admin.keys_init(sessions, args.out, args.label, settings.data_dir, now)
+            elif args.action == "add":
+                text = await admin.keys_add(sessions, args.public_file, args.label, now)
+            elif args.action == "list":
+                text = await admin.keys_list(sessions)
+            elif args.action == "revoke":
+                text = await admin.keys_revoke(sessions, args.key_id, now)
+            else:
+                text = await admin.keys_rewrap(sessions, args.key)
+        elif args.command == "cases":
+            text = await admin.cases_list(sessions)
+        elif args.command == "transcript":
+            entries = await admin.transcript_entries(sessions, args.case, args.key)
+            case = args.case.upper()
+            if args.action == "show":
+                text = admin.render_text(case, entries)
+            elif args.format == "json":
+                text = admin.render_json(case, entries)
+            else:
+                text = admin.render_markdown(case, entries)
+        elif args.case:
+            text = await admin.purge_case(sessions, args.case)
+        else:
+            text = f"{await admin.purge_older_than(sessions, args.older_than, utcnow)} case(s) destroyed"
+        print(text.rstrip("\n"))
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> str:
+    directory = settings.models_dir
+    if args.action == "install":
+        lines = []
+        for file in args.files:
+
+            def progress(done: int, total: int, name: str = file.name) -> None:
+                print(f"\r{name}: {100 * done // max(total, 1):3d}%", end="", file=sys.stderr, flush=True)
+
+            package = packages.install(file, directory, progress)
+            print(file=sys.stderr)
+            lines.append(f"installed {package.from_code}-{package.to_code} {package.version} in {package.path}")
+        return "\n".join(lines)
+    if args.action == "remove":
+        return f"removed {packages.remove(args.pair, directory)}"
+    if args.action == "download":
+        found = packages.download(args.codes, directory, settings.data_dir)
+        return "\n".join(f"installed {path.name}" for path in found)
+    installed, broken = discover(directory)
+    if not installed and not broken:
+        return f"no model installed in {directory} (ACCUEIL_MODELS_DIR); `accueil models install FILE.argosmodel`"
+    lines = [f"{'pair':<8} {'version':<8} {'size':>9}  folder"]
+    for package in installed:
+        size = f"{package.size() / 1e6:.1f} MB"
+        lines.append(f"{package.from_code + '-' + package.to_code:<8} {package.version:<8} {size:>9}  {package.path}")
+    lines.extend(f"BROKEN   {item.path}: {item.reason}; remove it and install it again" for item in broken)
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""`accueil run` and `accueil shell`: the long-running bot, and the intake in this terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from bot.app import admin
+from bot.app.compose import Core, build_core, load_content
+from bot.app.settings import Settings
+from bot.channels.terminal import TerminalSender, run_shell
+from bot.clock import utcnow
+from bot.conversation.receiver import Receiver
+from bot.errors import ConfigError
+from bot.outbox.delivery import Outbox
+from bot.transcript import keyfiles
+from storage import transcripts
+
+log = logging.getLogger("accueil")
+
+
+async def ready_to_serve(core: Core) -> None:
+    """The bot holds public keys only, and needs at least one to write transcripts to."""
+    found = keyfiles.private_keys_under(core.settings.data_dir)
+    if found:
+        raise ConfigError(
+            f"a recipient private key is in the data directory ({found[0]}): move it to a caseworker's "
+            "machine (or an offline place); the bot must only hold public keys"
+        )
+    async with core.sessions() as session:
+        if not await transcripts.active_recipients(session):
+            raise ConfigError(
+                "no recipient key is registered, so no one could read transcripts: "
+                "run `accueil keys init --out FILE` (keep FILE off this server)"
+            )
+
+
+async def _retention(core: Core, stop: asyncio.Event, every: float = 86400.0) -> None:
+    """Destroy cases older than ACCUEIL_RETENTION_DAYS, once a day."""
+    while not stop.is_set():
+        try:
+            purged = await admin.purge_older_than(core.sessions, core.settings.retention_days, utcnow)
+            if purged:
+                log.info("retention: cases destroyed", extra={"count": purged})
+        except Exception:  # the bot must outlive one failed round
+            log.exception("retention round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+async def shell(settings: Settings, language: str | None) -> int:
+    if settings.log_level != "DEBUG":  # keep the terminal for the conversation
+        logging.getLogger().setLevel(logging.WARNING)
+    catalogs = load_content(settings).catalogs
+    if language is not None and language not in catalogs:
+        available = ", ".join(c.language for c in catalogs)
+        raise ConfigError(f"no catalog for {language!r}; available: {available}")
+    core = await build_core(settings)
+    try:
+        await ready_to_serve(core)
+        sender = TerminalSender(sys.stdout)
+        outbox = Outbox(core.sessions, core.keys, sender, utcnow)
+        await run_shell(Receiver(core.service, core.sessions, outbox), sender, core.content.catalogs, language)
+        return 0
+    finally:
+        await core.close()
+
+
+async def run_telegram(settings: Settings) -> int:
+    from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+    from bot.channels.telegram.runner import serve_webhook
+
+    assert settings.telegram_token is not None
+    core = await build_core(settings)
+    options = TelegramOptions(
+        token=settings.telegram_token.reveal(),
+        api_base=settings.telegram_api_base,
+        staff_chat_id=settings.staff_chat_id,
+        limits=settings.limits,
+        paced=True,
+    )
+    channel = TelegramChannel(Parts(core.service, core.sessions, core.keys, core.clock, core.announce), options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await ready_to_serve(core)
+        name = await channel.start()
+        tasks = [*channel.housekeeping(stop), asyncio.create_task(_retention(core, stop))]
+        if settings.staff_chat_id is None:
+            log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
+        log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
+        if settings.webhook_url:
+            assert settings.webhook_secret is not None
+            host, port = settings.webhook_host_port
+            await serve_webhook(
+                channel.bot,
+                channel.dispatcher,
+                url=settings.webhook_url,
+                secret=settings.webhook_secret.reveal(),
+                host=host,
+                port=port,
+                stop=stop,
+            )
+        else:
+            await channel.poll(stop)
+        stop.set()
+        log.info("stopping: delivering what is in flight")
+        await channel.finish(tasks)
+        log.info("bot stopped")
+        return 0
+    finally:
+        await channel.close()
+        await core.close()
