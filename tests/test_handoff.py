@@ -18,7 +18,7 @@ from bot.app.compose import build_core
 from bot.app.settings import Settings, load_settings
 from bot.app.staff import staff_add
 from bot.engine import Msg
-from bot.handoff.cases import StaffPress
+from bot.handoff import StaffPress
 from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey

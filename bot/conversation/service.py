@@ -23,7 +23,7 @@ from bot import engine
 from bot.engine import Dialog, Effect, Msg, State
 from bot.engine.runtime import Button
 from bot.errors import SealError
-from bot.handoff.cases import Handoff, StaffPress
+from bot.handoff import Handoff, StaffPress
 from bot.language.detect import LanguageGuesser
 from bot.language.i18n import Catalogs
 from bot.language.machine_catalogs import NOTICE, MachineCatalogs

@@ -19,7 +19,7 @@ from bot import engine
 from bot.channels.base import Receiver
 from bot.channels.telegram.sender import keyboard
 from bot.conversation.service import Attachment, Inbound, Outcome, parse_button, parse_command
-from bot.handoff.cases import StaffPress
+from bot.handoff import StaffPress
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")
