@@ -2,7 +2,8 @@
 
 The person's words reach the caseworker translated into the staff language,
 marked as machine translation, with the original beneath; an interpreter sees
-them as written. Photos, documents and voice messages are passed on as copies.
+them as written. Photos, documents, voice messages, and shared locations and
+contacts are passed on as copies.
 A caseworker's words reach the person translated into their language and marked
 as machine translation in it; an interpreter's reach the person as written and
 the caseworker translated. Whatever the person writes while the case still
@@ -32,8 +33,10 @@ from storage.models import Conversation, Staff
 
 log = logging.getLogger("accueil.handoff")
 
-#: What the person sends that is passed on to the staff as a copy.
+#: What the person sends that is passed on to the staff as a copy, under a caption naming the case.
 RELAYED_MEDIA = frozenset({"photo", "document", "voice", "video", "audio", "video_note"})
+#: What the person shares that is passed on as a copy after a line naming the case (no caption).
+SHARED = frozenset({"location", "contact"})
 
 
 class Relay:
@@ -75,10 +78,8 @@ class Relay:
             return False
         if isinstance(event, engine.TextIn):
             await self._words(session, conversation, event.text, said[0] if said else None, now)
-        elif message_ref is not None and event.kind in RELAYED_MEDIA:
-            caption = texts.media_caption(conversation.public_id, event.kind)
-            for staff_id in _members(conversation):
-                await self.notifier.pass_on(session, conversation, staff_id, (chat, message_ref), caption, now)
+        elif message_ref is not None and event.kind in RELAYED_MEDIA | SHARED:
+            await self._pass_on(session, conversation, event.kind, (chat, message_ref), now)
         else:
             await self.victim.tell(session, conversation, Msg("handoff.media_not_relayed"), now)
         return True
@@ -97,6 +98,19 @@ class Relay:
         if conversation.interpreter_id is not None:
             original = texts.original_for_interpreter(case, text)
             await self.notifier.tell(session, conversation, conversation.interpreter_id, original, now)
+
+    async def _pass_on(
+        self, session: AsyncSession, conversation: Conversation, kind: str, source: tuple[str, str], now: datetime
+    ) -> None:
+        case = conversation.public_id
+        for staff_id in _members(conversation):
+            if kind in SHARED:
+                await self.notifier.tell(session, conversation, staff_id, texts.shared_head(case, kind), now)
+                await self.notifier.pass_on(session, conversation, staff_id, source, "", now)
+            else:
+                await self.notifier.pass_on(
+                    session, conversation, staff_id, source, texts.media_caption(case, kind), now
+                )
 
     def _add_to_summary(self, conversation: Conversation, entry: Entry, now: datetime) -> None:
         words = texts.victim_words(entry.text or "", entry.translation, conversation.language, self.staff_language)

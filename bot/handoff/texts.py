@@ -274,6 +274,11 @@ MEDIA_NAMES: Mapping[str, str] = {
     "audio": "audio",
     "video_note": "message vidéo",
 }
+#: What the person shared, passed on as shared: it takes no caption, a line before it names the case.
+SHARED_NAMES: Mapping[str, str] = {
+    "location": "position partagée",
+    "contact": "contact partagé",
+}
 ONLY_TEXT = "Seul le texte est relayé à la personne."
 SINCE_HANDOFF = "Écrit depuis la remise :"
 
@@ -285,6 +290,10 @@ def relayed_head(case: str, kind: str | None) -> str:
 
 def media_caption(case: str, kind: str) -> str:
     return f"{tag(case)} {MEDIA_NAMES.get(kind, kind)}"
+
+
+def shared_head(case: str, kind: str) -> str:
+    return f"{tag(case)} {SHARED_NAMES.get(kind, kind)} :"
 
 
 def original_for_interpreter(case: str, text: str) -> str:
