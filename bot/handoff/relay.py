@@ -77,7 +77,8 @@ class Relay:
                 self._add_to_summary(conversation, said[0], now)
             return False
         if isinstance(event, engine.TextIn):
-            await self._words(session, conversation, event.text, said[0] if said else None, now)
+            entry = said[0] if said else None
+            await self._words(session, conversation, conversation.caseworker_id, event.text, entry, now)
         elif message_ref is not None and event.kind in RELAYED_MEDIA | SHARED:
             await self._pass_on(session, conversation, event.kind, (chat, message_ref), now)
         else:
@@ -85,16 +86,21 @@ class Relay:
         return True
 
     async def _words(
-        self, session: AsyncSession, conversation: Conversation, text: str, entry: Entry | None, now: datetime
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        caseworker_id: int,
+        text: str,
+        entry: Entry | None,
+        now: datetime,
     ) -> None:
         case = conversation.public_id
-        assert conversation.caseworker_id is not None
         translation = entry.translation if entry else None
         lines = [
             texts.relayed_head(case, entry.kind if entry else None),
             *texts.victim_words(text, translation, conversation.language, self.staff_language),
         ]
-        await self.notifier.tell(session, conversation, conversation.caseworker_id, "\n".join(lines), now)
+        await self.notifier.tell(session, conversation, caseworker_id, "\n".join(lines), now)
         if conversation.interpreter_id is not None:
             original = texts.original_for_interpreter(case, text)
             await self.notifier.tell(session, conversation, conversation.interpreter_id, original, now)
