@@ -18,7 +18,7 @@ from bot.app.compose import build_core
 from bot.app.settings import Settings, load_settings
 from bot.app.staff import staff_add
 from bot.engine import Msg
-from bot.handoff.cases import StaffPress
+from bot.handoff import StaffPress
 from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
@@ -363,6 +363,34 @@ async def test_a_photo_and_a_voice_message_reach_the_caseworker_and_are_sealed_i
         entries = await read_transcript(session, case, recipient)
     files = {e.text: base64.b64decode(e.data or "") for e in entries if e.kind == "media" and e.data}
     assert files == {"photo": photo, "voice": voice}
+
+
+async def test_a_location_and_a_contact_shared_during_a_case_reach_the_caseworker_and_the_interpreter(
+    team: Team, recipient: RecipientPrivateKey
+) -> None:
+    api = team.api
+    victim, case = await _claimed_by_marie(team, user_id=7014)
+    api.user_sends_text(MARIE, "/invite")
+    offer = await api.wait_for_bot_message(MARIE, lambda m: bool(m.inline_keyboard))
+    api.user_presses(MARIE, offer.message_id, StaffPress("invite", case, 3).data())
+    await team.said_to(SAMIRA, f"vous invite sur le dossier {case}")
+    api.user_sends_location(victim.user_id, 45.764, 4.8357)
+    api.user_sends_contact(victim.user_id, "+33 6 98 76 54 32", first_name="Amina")
+    for member in (MARIE, SAMIRA):  # each copy after a line naming the case (a location takes no caption)
+        await team.said_to(member, f"[{case}] position partagée")
+        place = await api.wait_for_bot_message(member, lambda m: m.media_type == "location")
+        await team.said_to(member, f"[{case}] contact partagé")
+        card = await api.wait_for_bot_message(member, lambda m: m.media_type == "contact")
+        assert place.media["location"] == {"latitude": 45.764, "longitude": 4.8357}
+        assert card.media["contact"]["phone_number"] == "+33 6 98 76 54 32"
+    assert [c.params.get("protect_content") for c in api.calls_of("copyMessage")] == [True] * 4
+    not_relayed = team.render("ar", "handoff.media_not_relayed")
+    assert not any(m.text == not_relayed for m in api.bot_messages(victim.user_id))
+
+    async with team.running.core.sessions() as session:
+        entries = await read_transcript(session, case, recipient)
+    shared = {e.text for e in entries if e.mime == "application/json"}
+    assert shared == {"location", "contact"}
 
 
 async def test_a_photo_sent_during_the_intake_is_kept_sealed_and_the_question_asked_again(

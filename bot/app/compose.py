@@ -17,7 +17,7 @@ from bot.conversation.service import ConversationService
 from bot.engine import Dialog, DialogCheck, load_dialogs
 from bot.engine.messages import ENGINE_KEYS
 from bot.errors import ConfigError, DialogError
-from bot.handoff.cases import Handoff
+from bot.handoff import Handoff
 from bot.language.detect import LanguageGuesser
 from bot.language.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
 from bot.outbox.delivery import Outbox, Sender

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from bot import engine
 from bot.engine import Effect
-from bot.handoff.cases import StaffPress
+from bot.handoff.buttons import StaffPress
 
 #: How far back a channel lets a bot delete messages in a private chat (Telegram: 48 hours).
 ERASABLE_FOR = timedelta(hours=48)

@@ -22,7 +22,7 @@ from bot import engine
 from bot.channels.base import ERASABLE_FOR, button_data
 from bot.engine import Effect, Msg, State
 from bot.engine.effects import Button
-from bot.handoff.cases import Handoff
+from bot.handoff import Handoff
 from bot.language.i18n import Catalogs
 from bot.language.machine_catalogs import NOTICE
 from bot.outbox.queue import Postbox

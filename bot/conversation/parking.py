@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import engine
 from bot.channels.base import Attachment, Inbound
 from bot.errors import describe
-from bot.handoff.cases import StaffPress
+from bot.handoff.buttons import StaffPress
 from storage import repo
 from storage import safety as store
 from storage.crypto import ServerKey

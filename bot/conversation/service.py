@@ -25,7 +25,7 @@ from bot.clock import Clock, utcnow
 from bot.conversation.effects import EffectApplier, Turn
 from bot.engine import Dialog, Effect, Msg, State
 from bot.errors import SealError
-from bot.handoff.cases import Handoff
+from bot.handoff import Handoff
 from bot.language.detect import LanguageGuesser
 from bot.language.i18n import Catalogs
 from bot.language.machine_catalogs import MachineCatalogs

@@ -19,7 +19,7 @@ from bot import engine
 from bot.channels.base import Attachment, Inbound, Outcome, parse_button, parse_command
 from bot.channels.telegram.sender import keyboard
 from bot.conversation.receiver import Receiver
-from bot.handoff.cases import StaffPress
+from bot.handoff.buttons import StaffPress
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")
