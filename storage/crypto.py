@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.errors import ConfigError, SealError, TranscriptUnreadable
+from storage.files import private_directory
 
 _VERSION = b"\x01"
 _NONCE = 12
@@ -94,7 +95,7 @@ def load_server_key(data_dir: Path, env_value: str | None, *, create: bool) -> S
     if not path.exists():
         if not create:
             raise ConfigError(f"no server key at {path}; run `accueil db upgrade` first or set ACCUEIL_SERVER_KEY")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
