@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app import admin, staff
+from bot.app import admin, checks, staff
 from bot.app.compose import Core, build_core, load_content
 from bot.app.logs import setup_logging
 from bot.app.settings import Settings, load_settings
@@ -38,7 +38,6 @@ from bot.engine import DialogCheck
 from bot.errors import AccueilError, ConfigError
 from bot.language import languages
 from bot.outbox.delivery import Outbox
-from bot.transcript import keyfiles
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from storage import db, transcripts
@@ -54,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram bot (the terminal intake when no token is set)")
     run.add_argument("--api-base", help="Bot API server URL (ACCUEIL_TELEGRAM_API_BASE)")
     run.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
+    run.add_argument("--allow-development-key", action="store_true", help="start even with the DEVELOPMENT ONLY key")
 
     shell = sub.add_parser("shell", help="run the intake in this terminal")
     shell.add_argument("--lang", help="start in this language (a catalog code such as fr or en)")
@@ -200,6 +200,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return await _shell(settings, None)
+    await checks.refuse_development_key(settings, allowed=args.allow_development_key)
     return await _run_telegram(settings)
 
 
@@ -324,7 +325,7 @@ def _models(args: argparse.Namespace, settings: Settings) -> str:
 
 async def _ready_to_serve(core: Core) -> None:
     """The bot holds public keys only, and needs at least one to write transcripts to."""
-    found = keyfiles.private_keys_under(core.settings.data_dir)
+    found = checks.private_keys_in(core.settings)
     if found:
         raise ConfigError(
             f"a recipient private key is in the data directory ({found[0]}): move it to a caseworker's "
