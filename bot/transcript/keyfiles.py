@@ -88,7 +88,7 @@ def read_private(path: Path) -> RecipientPrivateKey:
     return RecipientPrivateKey.from_file_bytes(data, passphrase(confirm=False))
 
 
-#: What every private key file holds, however it is spaced (and `keys init` writes it like this).
+#: The format line as `accueil keys init` writes it; the scan finds the format name however it is spaced.
 PRIVATE_MARKER = b'"format": "accueil-recipient-key/v1"'
 _FORMAT_PREFIX = "accueil-recipient-key"
 #: The scan reads regular files up to this size; a key file is a few hundred bytes.
