@@ -6,6 +6,8 @@ rather than refused: nothing but the bot has any business in it, so closing it
 takes nothing away, while refusing would stop every existing installation at
 its next start for something the bot can safely put right itself. When it
 cannot (the directory belongs to another user), the operator gets one line.
+The folder that holds an SQLite database is treated the same way: SQLite
+creates its -wal, -shm and -journal files there.
 
 Files are made private without touching the process umask, which every thread
 shares: a file is created with `O_EXCL` and mode 0600 before anyone writes to
