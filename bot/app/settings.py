@@ -7,12 +7,14 @@ file. A missing or malformed setting raises `ConfigError` naming it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.conversation.limits import SETTING_NAMES as LIMIT_SETTINGS
 from bot.conversation.limits import Limits, parse_limits
@@ -22,6 +24,9 @@ from bot.handoff.hours import OfficeHours, parse_office_hours
 DEFAULT_OFFICE_HOURS = "mon-fri 09:00-18:00"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "ACCUEIL_"
+MIN_WEBHOOK_SECRET = 32
+SECRET_RULE = f"{MIN_WEBHOOK_SECRET}-256 characters of A-Z a-z 0-9 _ -, e.g. from `openssl rand -hex 32`"
+WEBHOOK_URL_RULE = "ACCUEIL_WEBHOOK_URL must be an https:// URL that Telegram can reach"
 
 
 class Secret:
@@ -126,13 +131,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     if api_base is not None and not api_base.startswith(("http://", "https://")):
         raise ConfigError(f"ACCUEIL_TELEGRAM_API_BASE must be an http(s) URL (got {api_base!r})")
     webhook_url = values.pop("webhook_url", None)
-    if webhook_url is not None and not webhook_url.startswith("https://") and "127.0.0.1" not in webhook_url:
-        raise ConfigError("ACCUEIL_WEBHOOK_URL must be an https:// URL that Telegram can reach")
+    if webhook_url is not None:
+        _check_webhook_url(webhook_url)
     webhook_secret = values.pop("webhook_secret", None)
     if webhook_url and not webhook_secret:
-        raise ConfigError("ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+        raise ConfigError(f"ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL ({SECRET_RULE})")
     if webhook_secret is not None and not _is_token(webhook_secret):
-        raise ConfigError("ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        raise ConfigError(f"ACCUEIL_WEBHOOK_SECRET must be {SECRET_RULE}")
     listen = values.pop("webhook_listen", "127.0.0.1:8080")
     if not listen.rpartition(":")[2].isdigit():
         raise ConfigError(f"ACCUEIL_WEBHOOK_LISTEN must be HOST:PORT (got {listen!r})")
@@ -197,7 +202,30 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
 
 
 def _is_token(value: str) -> bool:
-    return 0 < len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+    """Telegram takes 1-256 of A-Z a-z 0-9 _ -; fewer than 32 could be guessed by whoever can reach the port."""
+    return MIN_WEBHOOK_SECRET <= len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+
+
+def _check_webhook_url(url: str) -> None:
+    """https with a host; plain http only to a loopback address (a local Bot API server, tests)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as exc:
+        raise ConfigError(WEBHOOK_URL_RULE) from exc
+    host = parts.hostname or ""
+    if not host or parts.username is not None or parts.password is not None:
+        raise ConfigError(WEBHOOK_URL_RULE)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+        return
+    raise ConfigError(WEBHOOK_URL_RULE)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_file(path: Path) -> dict[str, str]:

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from bot.app import admin, staff
+from bot.app import admin, checks, staff
 from bot.app.cli.run import run_telegram, shell
 from bot.app.compose import build_core, load_content
 from bot.app.settings import Settings
@@ -65,6 +65,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return await shell(settings, None)
+    await checks.refuse_development_key(settings, allowed=args.allow_development_key)
     return await run_telegram(settings)
 
 

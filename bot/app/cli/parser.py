@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram bot (the terminal intake when no token is set)")
     run.add_argument("--api-base", help="Bot API server URL (ACCUEIL_TELEGRAM_API_BASE)")
     run.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
+    run.add_argument("--allow-development-key", action="store_true", help="start even with the DEVELOPMENT ONLY key")
 
     shell = sub.add_parser("shell", help="run the intake in this terminal")
     shell.add_argument("--lang", help="start in this language (a catalog code such as fr or en)")
