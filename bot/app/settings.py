@@ -114,7 +114,66 @@ _KNOWN = {
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
     """Read settings; `overrides` (from command-line flags) win over everything."""
-    env = dict(os.environ if environ is None else environ)
+    values = _gather(dict(os.environ if environ is None else environ), overrides)
+    data_dir = Path(values.pop("data_dir", "data"))
+    database_url = values.pop("database_url", "") or f"sqlite+aiosqlite:///{(data_dir / 'accueil.db').resolve()}"
+    telegram = _telegram(values)
+    level = values.pop("log_level", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
+    language = values.pop("default_language", "fr")
+    server_key = values.pop("server_key", None)
+    retention = _whole(
+        values, "retention_days", "365", 1, "ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1"
+    )
+    models_dir = Path(values.pop("models_dir", str(data_dir / "models")))
+    staff_language = values.pop("staff_language", "fr")
+    compute_type = values.pop("mt_compute_type", "int8")
+    if compute_type not in ("int8", "int8_float32", "float32", "default", "auto"):
+        raise ConfigError(f"ACCUEIL_MT_COMPUTE_TYPE must be int8, int8_float32, float32 or auto (got {compute_type!r})")
+    threads = _whole(values, "mt_threads", "0", 0, "ACCUEIL_MT_THREADS must be a whole number, 0 for automatic")
+    staff_chat = values.pop("staff_chat_id", None)
+    if staff_chat is not None and not re.fullmatch(r"-?\d+", staff_chat):
+        raise ConfigError(
+            f"ACCUEIL_STAFF_CHAT_ID must be the staff group's numeric id, e.g. -1001234567890 (got {staff_chat!r})"
+        )
+    renotify = _whole(
+        values, "renotify_minutes", "15", 1, "ACCUEIL_RENOTIFY_MINUTES must be a whole number of minutes, at least 1"
+    )
+    office_hours = parse_office_hours(
+        values.pop("office_hours", DEFAULT_OFFICE_HOURS),
+        values.pop("timezone", "Europe/Paris"),
+        values.pop("holidays", ""),
+    )
+    limits = parse_limits(values)
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        telegram_token=Secret(telegram.token) if telegram.token else None,
+        telegram_api_base=telegram.api_base.rstrip("/") if telegram.api_base else None,
+        webhook_url=telegram.webhook_url,
+        webhook_secret=Secret(telegram.webhook_secret) if telegram.webhook_secret else None,
+        webhook_listen=telegram.listen,
+        dialogs_dir=Path(values.pop("dialogs_dir", str(PROJECT_ROOT / "dialogs"))),
+        locales_dir=Path(values.pop("locales_dir", str(PROJECT_ROOT / "locales"))),
+        default_language=language,
+        server_key=Secret(server_key) if server_key else None,
+        log_level=level,
+        retention_days=retention,
+        models_dir=models_dir,
+        staff_language=staff_language,
+        mt_compute_type=compute_type,
+        mt_threads=threads,
+        staff_chat_id=int(staff_chat) if staff_chat is not None else None,
+        renotify_minutes=renotify,
+        office_hours=office_hours,
+        limits=limits,
+        extra=values,
+    )
+
+
+def _gather(env: dict[str, str], overrides: Mapping[str, str | None]) -> dict[str, str]:
+    """The TOML file named by ACCUEIL_CONFIG, then the environment, then the flags: each wins over the one before."""
     values: dict[str, str] = {}
     config_path = env.get(PREFIX + "CONFIG")
     if config_path:
@@ -124,9 +183,27 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
             values[name[len(PREFIX) :].lower()] = value
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.pop("config", None)
+    return values
 
-    data_dir = Path(values.pop("data_dir", "data"))
-    database_url = values.pop("database_url", "") or f"sqlite+aiosqlite:///{(data_dir / 'accueil.db').resolve()}"
+
+def _whole(values: dict[str, str], name: str, default: str, minimum: int, rule: str) -> int:
+    """A whole-number setting, at least `minimum`; `rule` is what the operator is told otherwise."""
+    raw = values.pop(name, default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{rule} (got {raw!r})")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class _Telegram:
+    token: str | None
+    api_base: str | None
+    webhook_url: str | None
+    webhook_secret: str | None
+    listen: str
+
+
+def _telegram(values: dict[str, str]) -> _Telegram:
     api_base = values.pop("telegram_api_base", None)
     if api_base is not None and not api_base.startswith(("http://", "https://")):
         raise ConfigError(f"ACCUEIL_TELEGRAM_API_BASE must be an http(s) URL (got {api_base!r})")
@@ -144,61 +221,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     token = values.pop("telegram_token", None)
     if token is not None and ":" not in token:
         raise ConfigError("ACCUEIL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC...) from @BotFather")
-    level = values.pop("log_level", "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
-    language = values.pop("default_language", "fr")
-    server_key = values.pop("server_key", None)
-    retention = values.pop("retention_days", "365")
-    if not retention.isdigit() or int(retention) < 1:
-        raise ConfigError(f"ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1 (got {retention!r})")
-    models_dir = Path(values.pop("models_dir", str(data_dir / "models")))
-    staff_language = values.pop("staff_language", "fr")
-    compute_type = values.pop("mt_compute_type", "int8")
-    if compute_type not in ("int8", "int8_float32", "float32", "default", "auto"):
-        raise ConfigError(f"ACCUEIL_MT_COMPUTE_TYPE must be int8, int8_float32, float32 or auto (got {compute_type!r})")
-    threads = values.pop("mt_threads", "0")
-    if not threads.isdigit():
-        raise ConfigError(f"ACCUEIL_MT_THREADS must be a whole number, 0 for automatic (got {threads!r})")
-    staff_chat = values.pop("staff_chat_id", None)
-    if staff_chat is not None and not re.fullmatch(r"-?\d+", staff_chat):
-        raise ConfigError(
-            f"ACCUEIL_STAFF_CHAT_ID must be the staff group's numeric id, e.g. -1001234567890 (got {staff_chat!r})"
-        )
-    renotify = values.pop("renotify_minutes", "15")
-    if not renotify.isdigit() or int(renotify) < 1:
-        raise ConfigError(f"ACCUEIL_RENOTIFY_MINUTES must be a whole number of minutes, at least 1 (got {renotify!r})")
-    office_hours = parse_office_hours(
-        values.pop("office_hours", DEFAULT_OFFICE_HOURS),
-        values.pop("timezone", "Europe/Paris"),
-        values.pop("holidays", ""),
-    )
-    limits = parse_limits(values)
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        telegram_token=Secret(token) if token else None,
-        telegram_api_base=api_base.rstrip("/") if api_base else None,
-        webhook_url=webhook_url,
-        webhook_secret=Secret(webhook_secret) if webhook_secret else None,
-        webhook_listen=listen,
-        dialogs_dir=Path(values.pop("dialogs_dir", str(PROJECT_ROOT / "dialogs"))),
-        locales_dir=Path(values.pop("locales_dir", str(PROJECT_ROOT / "locales"))),
-        default_language=language,
-        server_key=Secret(server_key) if server_key else None,
-        log_level=level,
-        retention_days=int(retention),
-        models_dir=models_dir,
-        staff_language=staff_language,
-        mt_compute_type=compute_type,
-        mt_threads=int(threads),
-        staff_chat_id=int(staff_chat) if staff_chat is not None else None,
-        renotify_minutes=int(renotify),
-        office_hours=office_hours,
-        limits=limits,
-        extra=values,
-    )
-    return settings
+    return _Telegram(token, api_base, webhook_url, webhook_secret, listen)
 
 
 def _is_token(value: str) -> bool:
