@@ -98,11 +98,15 @@ class Outbox:
             for message in pending:
                 if self.halted is not None:
                     return
-                if message.destination not in held and not await self._send_one(session, conversation, message):
-                    held.add(message.destination)
+                try:
+                    if message.destination not in held and not await self._send_one(session, conversation, message):
+                        held.add(message.destination)
+                except _Abandoned:  # the rest of this conversation's queues wait for the next round
+                    return
 
     async def _send_one(self, session: AsyncSession, conversation: Conversation, message: OutboxMessage) -> bool:
         """Try `message`; whether its queue may go on to the next one (sent, or set aside)."""
+        message_id, attempts, destination = message.id, message.attempts, message.destination
         now = self.clock()
         if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
             return False
@@ -117,15 +121,15 @@ class Outbox:
         except DeliveryError as exc:
             return await self._failed(session, conversation, message, exc)
         except Exception as exc:  # a bug or a broken row: this message waits, no other
-            await session.rollback()
             log.error(
                 "delivering a message to %s failed (%s); it is retried on its backoff",
-                _describe(message.destination),
+                _describe(destination),
                 describe(exc),
                 extra={"case": case},
             )
-            await self._retry(session, message.id, message.attempts, None, case)
-            return False
+            async with self.sessions() as fresh:  # this session may be unusable now
+                await self._retry(fresh, message_id, attempts, None, case)
+            raise _Abandoned from exc
         parts = (ref or "").split()  # a long text went in several messages; the last has the buttons
         await repo.mark_sent(session, message.id, parts[-1] if parts else None, self.clock())
         if message.destination == repo.VICTIM:  # the earlier parts: erased with the rest on a quick exit
@@ -276,6 +280,10 @@ class Outbox:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+class _Abandoned(Exception):
+    """A conversation's flush stops here: something unexpected failed (it was logged)."""
 
 
 def _describe(destination: str) -> str:
