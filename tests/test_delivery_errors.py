@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import admin
+from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
 from bot.app.settings import Settings
-from bot.channels.telegram.runner import make_bot
+from bot.channels.telegram.runner import make_bot, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.conversation.service import utcnow
 from bot.engine import Msg
@@ -267,3 +268,28 @@ async def test_the_quick_exit_deletes_one_by_one_when_the_server_lacks_delete_me
         await api.wait_until(lambda: all(m.deleted for m in api.chat_messages(victim.user_id)), 10)
         assert [c.status for c in api.calls_of("deleteMessages")] == [404]
         assert len([c for c in api.calls_of("deleteMessage") if c.ok]) >= 7
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "advice"),
+    [
+        ("setMyDescription", 404, "lacks the method"),
+        ("setMyCommands", 400, "published again at the next start"),
+        ("setMyShortDescription", 502, "published again at the next start"),
+    ],
+)
+async def test_a_command_menu_the_server_cannot_take_is_one_warning_naming_the_method(
+    core: Core, caplog: pytest.LogCaptureFixture, method: str, status: int, advice: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with FakeBotAPI(token=TOKEN) as api:
+        api.fail_next(method, status=status)
+        bot = make_bot(TOKEN, api.base_url)
+        try:
+            await publish_commands(bot, core.content.catalogs)  # carries on
+        finally:
+            await bot.session.close()
+    [warning] = [r for r in caplog.records if r.name == "accueil.telegram"]
+    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    said = warning.getMessage()
+    assert method in said and advice in said and "\n" not in said
