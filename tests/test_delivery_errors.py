@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +18,7 @@ from sqlalchemy import select, update
 from bot.app import admin
 from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
-from bot.app.settings import Settings
+from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.telegram.runner import make_bot, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.conversation.service import utcnow
@@ -293,3 +297,20 @@ async def test_a_command_menu_the_server_cannot_take_is_one_warning_naming_the_m
     assert warning.levelno == logging.WARNING and warning.exc_info is None
     said = warning.getMessage()
     assert method in said and advice in said and "\n" not in said
+
+
+def test_the_operator_lists_and_replays_set_aside_messages_from_the_command_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
+    env["ACCUEIL_DATA_DIR"] = str(tmp_path / "data")
+
+    def accueil(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bot.app.cli", *args]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False)
+
+    listed = accueil("outbox", "list")
+    assert (listed.returncode, listed.stdout) == (0, "no message set aside\n"), listed.stderr
+    missing = accueil("outbox", "replay", "42")
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "accueil: no message set aside with id 42; `accueil outbox list` shows them"
+    )

@@ -10,6 +10,7 @@
     accueil purge --case CASE | --older-than DAYS    destroy cases for good
     accueil block|unblock CASE       ignore (or not) whoever wrote in a case
     accueil parked list|replay [REF...]   updates no handler could apply, kept sealed
+    accueil outbox list|replay [ID...]    messages the Bot API refused for good, set aside
 
 Every error an operator can fix ends the command with one line on stderr and
 exit code 2; nothing prints a traceback.
@@ -124,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     parked_sub.add_parser("list", help="parked updates: when, which case, what went wrong (no content)")
     replay = parked_sub.add_parser("replay", help="apply parked updates again (all, or those named)")
     replay.add_argument("refs", nargs="*", metavar="REF")
+    outbox = sub.add_parser("outbox", help="messages the Bot API refused for good, set aside for replay")
+    outbox_sub = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    outbox_sub.add_parser("list", help="messages set aside: case, kind, to whom, why (no content)")
+    resend = outbox_sub.add_parser("replay", help="put messages set aside back in their queues (all, or those named)")
+    resend.add_argument("ids", nargs="*", type=int, metavar="ID")
 
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
@@ -170,7 +176,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "staff":
         return await _staff(args, settings)
-    if args.command in ("block", "unblock", "parked"):
+    if args.command in ("block", "unblock", "parked", "outbox"):
         return await _safety(args, settings)
     if args.command in ("keys", "cases", "transcript", "purge"):
         return await _admin(args, settings)
@@ -245,6 +251,9 @@ async def _safety(args: argparse.Namespace, settings: Settings) -> int:
             text = await admin.block_case(sessions, args.case, utcnow())
         elif args.command == "unblock":
             text = await admin.unblock_case(sessions, args.case)
+        elif args.command == "outbox":
+            replay = args.action == "replay"
+            text = await (admin.outbox_replay(sessions, args.ids, utcnow()) if replay else admin.outbox_list(sessions))
         else:
             text = await admin.parked_list(sessions)
         print(text)
@@ -420,6 +429,8 @@ async def _run_telegram(settings: Settings) -> int:
         log.info("stopping: delivering what is in flight")
         await receiver.drain()
         await asyncio.gather(housekeeping, retries, retention, announcements)
+        if outbox.halted is not None:  # the token was refused: one line, exit code 2, everything kept
+            raise outbox.halted
         with contextlib.suppress(TimeoutError):  # what is left stays queued for the next start
             await asyncio.wait_for(outbox.flush_due(), timeout=20)
         log.info("bot stopped")
