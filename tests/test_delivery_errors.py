@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, RunningBot, Victim, running_bot
+from tests.telegram import TOKEN, RunningBot, Victim, running_bot, start_accueil_run
 
 
 async def _conversation_of(running: RunningBot, chat: int) -> int:
@@ -314,3 +315,42 @@ def test_the_operator_lists_and_replays_set_aside_messages_from_the_command_line
     assert missing.stderr.strip().splitlines()[-1] == (
         "accueil: no message set aside with id 42; `accueil outbox list` shows them"
     )
+
+
+async def test_accueil_run_against_a_server_lacking_methods_serves_everyone_and_stops_cleanly(
+    settings: Settings,
+) -> None:
+    """As on a Bot API emulator that answers 404 to methods it lacks: nothing leaves a traceback,
+    the other people are served, and SIGTERM ends with exit code 0."""
+    async with FakeBotAPI(token=TOKEN) as api:
+        lacking = Victim(api, user_id=4160, language_code="en")
+        other = Victim(api, user_id=4161, language_code="en")
+        api.fail_next("sendMessage", status=404, description="Not Found", count=1000, chat_id=lacking.user_id)
+        api.fail_next("deleteMessages", status=404, description="Not Found", count=1000)
+        env = {
+            **os.environ,
+            "ACCUEIL_TELEGRAM_TOKEN": TOKEN,
+            "ACCUEIL_DATA_DIR": str(settings.data_dir),
+            "ACCUEIL_DATABASE_URL": settings.database_url,
+            "ACCUEIL_OFFICE_HOURS": "always",
+        }
+        process = await start_accueil_run(api, env)
+        try:
+            lacking.write("/start")
+            other.write("/start")
+            other.press(await other.question(timeout=60), "English")  # a process of its own: slow to start
+            question = await other.question(timeout=30)
+            other.press(question, "Exit and clear chat")
+            await api.wait_until(lambda: all(m.deleted for m in api.chat_messages(other.user_id)), 30)
+            await asyncio.sleep(1.5)  # retry rounds
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=40)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    logs = stderr.decode()
+    assert process.returncode == 0, logs[-2000:]
+    assert "Traceback" not in logs and "outbox round failed" not in logs
+    assert logs.count("set aside as") == 1 and "accueil outbox replay" in logs
+    assert lacking.texts() == []

@@ -3,9 +3,15 @@
 The conversation service queues what to send in the same transaction as the
 new state. `Outbox.flush` then sends one conversation's queue in order through
 the channel's `Sender`, committing after each message, so a crash re-sends at
-most the one message whose confirmation was lost. Rate limits and outages are
-retried with backoff (honouring the channel's `retry_after`); a chat that
-cannot be reached any more has its queue dropped and the fact logged.
+most the one message whose confirmation was lost.
+
+The sender raises one of four outcomes (`bot.errors`), each with one policy:
+`RetryLater` waits the channel's `retry_after`, or a capped exponential backoff
+with jitter; `RecipientGone` drops the person's queue (a staff chat's is kept);
+`Refused` sets the message aside (`bot.outbox.set_aside`) and the queue behind it
+moves on; `TokenRevoked` stops all sending and, through `run`, the bot, keeping
+everything queued. Each conversation is flushed on its own: one conversation's
+failure, even an unexpected exception, never holds back another's delivery.
 """
 
 from __future__ import annotations
