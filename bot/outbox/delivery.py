@@ -56,7 +56,10 @@ class OutItem:
 
 
 class Sender(Protocol):
-    """The channel's one primitive: do `item` in `chat`; return the new message's id."""
+    """The channel's one primitive: do `item` in `chat`; return the new message's id (a text sent
+    in several parts: their ids, space-separated, the last one carrying the buttons).
+
+    Failures are `DeliveryError`s: `RetryLater`, `RecipientGone`, `Refused` or `TokenRevoked`."""
 
     async def deliver(self, chat: str, item: OutItem) -> str | None: ...
 
