@@ -62,7 +62,7 @@ from bench.common import (
 )
 from bot.channels.telegram.runner import Poller, make_bot
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 Kind = Literal["accueil", "echo"]
 Instrument = Callable[[], contextlib.AbstractContextManager[Any]]

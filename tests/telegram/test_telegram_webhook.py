@@ -22,7 +22,7 @@ from bot.conversation.service import utcnow
 from bot.outbox.delivery import Outbox
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim
+from testkit.telegram import TOKEN, Victim
 
 SECRET = "webhook-Secret_0123456789"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from bot.app.settings import PROJECT_ROOT
 from storage.db import MIGRATIONS
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, start_accueil_run
+from testkit.telegram import TOKEN, start_accueil_run
 
 TIMEOUT = 60
 

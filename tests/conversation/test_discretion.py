@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.app.settings import Settings
 from bot.engine import Msg
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 
 async def test_discreet_mode_makes_every_message_silent_and_neutral_at_first_sight(settings: Settings) -> None:

@@ -23,8 +23,8 @@ from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, OutboxMessage, ParkedUpdate, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI
-from tests.guarded import FlakySessions, guarded_bot
-from tests.telegram import TOKEN, Victim, start_accueil_run
+from testkit.guarded import FlakySessions, guarded_bot
+from testkit.telegram import TOKEN, Victim, start_accueil_run
 
 KEPT_EN = "Sorry, something went wrong on our side. Your message has been saved."
 CANARY = "CANARY-fault-8c2e"

@@ -11,7 +11,7 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 
 async def test_an_edited_answer_is_recorded_and_the_intake_does_not_go_back(

@@ -12,7 +12,7 @@ from bot.app.settings import Settings
 from bot.engine import Msg
 from storage.models import Conversation
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 
 async def test_a_victim_completes_the_intake_in_english(settings: Settings) -> None:

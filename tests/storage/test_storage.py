@@ -13,7 +13,7 @@ from storage import repo
 from storage.db import make_engine, session_factory, upgrade
 from storage.models import ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 
 class Abort(Exception):

@@ -16,7 +16,7 @@ from storage.db import make_engine
 from storage.models import Conversation, TranscriptEntry
 from testkit.fake_bot_api import FakeBotAPI
 from tests.conftest import register_recipient
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 CANARY = "CANARY-d41f-Lorem-Ipsum-7"
 PASSPHRASE = "correct horse battery staple"

@@ -26,7 +26,7 @@ from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.tiny_argos import build_package
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from bot.conversation.limits import FloodLimiter, Limits
 from bot.conversation.service import utcnow
 from bot.outbox.delivery import Outbox, Sender
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN
+from testkit.telegram import TOKEN
 
 #: Limits that tests do not trip by accident (a test answers faster than a person).
 RELAXED = Limits(flood_burst=1000, flood_per_minute=6000, conversations_per_day=1000)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.app.settings import Settings
 from storage.db import make_engine
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, Victim, start_accueil_run
+from testkit.telegram import TOKEN, Victim, start_accueil_run
 
 
 async def _start(api: FakeBotAPI, data_dir: Path, database_url: str) -> asyncio.subprocess.Process:

@@ -22,7 +22,7 @@ from bot.engine import Command, State
 from bot.errors import ConfigError, SealError
 from storage.crypto import RecipientPrivateKey, ServerKey, load_server_key
 from storage.models import Conversation
-from tests.test_conversation import RecordingSender, _press, _receiver
+from tests.conversation.test_conversation import RecordingSender, _press, _receiver
 
 PASSPHRASE = "a long enough passphrase"
 

@@ -24,7 +24,7 @@ from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
-from tests.telegram import TOKEN, RunningBot, Victim, running_bot
+from testkit.telegram import TOKEN, RunningBot, Victim, running_bot
 
 GROUP = -1001234567890
 MARIE, PAUL, SAMIRA = 9001, 9002, 9003  # two caseworkers, an Arabic interpreter

@@ -58,8 +58,8 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
-from tests.guarded import FlakySessions, guarded_bot
-from tests.telegram import TOKEN, Victim
+from testkit.guarded import FlakySessions, guarded_bot
+from testkit.telegram import TOKEN, Victim
 
 VICTIMS = 200
 #: How long a person waits for the bot's next question, and how long everything may take to settle:

@@ -15,7 +15,7 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI, RecordedCall
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 LANGUAGE_QUESTION = "Choisissez votre langue.\nChoose your language."
 

@@ -31,7 +31,7 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN
+from testkit.telegram import TOKEN
 
 #: Everything a person can type, lone surrogates aside (they cannot travel in JSON).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300)

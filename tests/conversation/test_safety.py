@@ -22,8 +22,8 @@ from bot.transcript.writer import Entry, read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, ProcessedUpdate, TranscriptEntry
 from testkit.fake_bot_api import FakeBotAPI
-from tests.guarded import guarded_bot
-from tests.telegram import TOKEN, Victim
+from testkit.guarded import guarded_bot
+from testkit.telegram import TOKEN, Victim
 
 FLOOD_EN = "You are sending messages very quickly."
 TOO_MANY_EN = "You have started several conversations today"

@@ -11,7 +11,7 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI
-from tests.telegram import TOKEN, RunningBot, Victim, running_bot
+from testkit.telegram import TOKEN, RunningBot, Victim, running_bot
 
 
 async def _mid_intake(victim: Victim) -> None:

@@ -11,7 +11,7 @@ from bot.transcript.writer import read_transcript
 from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
-from tests.test_conversation import RecordingSender, _press, _receiver
+from tests.conversation.test_conversation import RecordingSender, _press, _receiver
 
 
 async def _choose_language(core: Core, sender: RecordingSender, language: str) -> None:
