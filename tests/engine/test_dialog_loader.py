@@ -18,7 +18,7 @@ from bot.errors import (
     UnreachableStepError,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATH = "dialogs/demo.yaml"
 
 

@@ -43,7 +43,7 @@ from bot.engine import (
 from bot.engine.runtime import DISCREET_VALUE, DONE_VALUE, EXIT_VALUE, HUMAN_VALUE, LANGUAGE_STEP, SKIP_VALUE
 from bot.language.i18n import load_catalogs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INTAKE = load_dialog(ROOT / "dialogs" / "intake.yaml")
 LANGS = Languages((("fr", "Français"), ("en", "English")))
 NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)

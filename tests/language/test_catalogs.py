@@ -13,7 +13,7 @@ from bot.engine.runtime import Languages
 from bot.errors import MissingMessageError, PlaceholderMismatchError
 from bot.language.i18n import BOT_KEYS, STANDARD_PARAMS, Catalog, Catalogs, check_catalogs, load_catalog, load_catalogs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 INTAKE_PATH = ROOT / "dialogs" / "intake.yaml"
 INTAKE = load_dialog(INTAKE_PATH)
