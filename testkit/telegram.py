@@ -20,7 +20,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.conversation.service import utcnow
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
-TOKEN = "123456:TEST-token"
+TOKEN = "123456:TEST-token"  # noqa: S105 (the fake Bot API's token, not a secret)
 
 
 async def start_accueil_run(api: FakeBotAPI, env: Mapping[str, str]) -> asyncio.subprocess.Process:
@@ -48,11 +48,11 @@ class Victim:
     user_id: int
     language_code: str | None = None
 
-    async def question(self, timeout: float = 10.0) -> FakeMessage:
+    async def question(self, timeout: float = 10.0) -> FakeMessage:  # noqa: ASYNC109 (public test API takes a timeout)
         """The next bot message that carries buttons."""
         return await self.api.wait_for_bot_message(self.user_id, lambda m: bool(m.inline_keyboard), timeout)
 
-    async def message(self, timeout: float = 10.0) -> FakeMessage:
+    async def message(self, timeout: float = 10.0) -> FakeMessage:  # noqa: ASYNC109 (public test API takes a timeout)
         return await self.api.wait_for_bot_message(self.user_id, None, timeout)
 
     def write(self, text: str) -> int:

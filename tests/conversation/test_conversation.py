@@ -8,42 +8,16 @@ from sqlalchemy import func, select, text
 
 from bot.app.compose import build_core
 from bot.app.settings import Settings
-from bot.channels.base import Receiver
-from bot.conversation.service import Inbound, parse_button, utcnow
+from bot.conversation.service import Inbound
 from bot.engine import Command, TextIn
-from bot.outbox.delivery import Outbox, OutItem
 from storage.models import Conversation, OutboxMessage
-
-
-class RecordingSender:
-    """A sender that keeps what it was asked to deliver."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, OutItem]] = []
-
-    async def deliver(self, chat: str, item: OutItem) -> str | None:
-        self.items.append((chat, item))
-        return str(len(self.items))
-
-    def last_question(self) -> OutItem:
-        return next(item for _, item in reversed(self.items) if item.kind == "message" and item.buttons)
-
-
-def _receiver(core, sender: RecordingSender) -> Receiver:  # type: ignore[no-untyped-def]
-    return Receiver(core.service, core.sessions, Outbox(core.sessions, core.keys, sender, utcnow))
-
-
-def _press(sender: RecordingSender, label: str, update: int) -> Inbound:
-    question = sender.last_question()
-    data = next(d for row in question.buttons for lab, d in row if lab == label)
-    press = parse_button(data)
-    assert press is not None
-    return Inbound(channel="test", user="42", chat="4242", event=press, update_key=str(update))
+from testkit.fakes import RecordingSender
+from testkit.service import press_button, receiver_for
 
 
 async def test_first_message_opens_a_conversation_and_asks_the_language(core) -> None:  # type: ignore[no-untyped-def]
     sender = RecordingSender()
-    outcome = await _receiver(core, sender).receive(
+    outcome = await receiver_for(core, sender).receive(
         Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1")
     )
     assert outcome.conversation_id is not None
@@ -54,9 +28,9 @@ async def test_first_message_opens_a_conversation_and_asks_the_language(core) ->
 
 async def test_the_same_update_twice_has_effect_once(core) -> None:  # type: ignore[no-untyped-def]
     sender = RecordingSender()
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1"))
-    press = _press(sender, "English", 2)
+    press = press_button(sender, "English", 2)
     first = await receiver.receive(press)
     count = len(sender.items)
     again = await receiver.receive(press)
@@ -70,21 +44,21 @@ async def test_the_same_update_twice_has_effect_once(core) -> None:  # type: ign
 async def test_a_restart_resumes_at_the_same_step(settings: Settings) -> None:
     sender = RecordingSender()
     core = await build_core(settings)
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1"))
-    await receiver.receive(_press(sender, "English", 2))
-    await receiver.receive(_press(sender, "No", 3))
-    await receiver.receive(_press(sender, "Yes", 4))
+    await receiver.receive(press_button(sender, "English", 2))
+    await receiver.receive(press_button(sender, "No", 3))
+    await receiver.receive(press_button(sender, "Yes", 4))
     assert sender.last_question().text == "Are you writing for yourself, or for someone else?"
     await core.close()
 
     restarted = await build_core(settings)
     try:
         sender2 = RecordingSender()
-        receiver2 = _receiver(restarted, sender2)
+        receiver2 = receiver_for(restarted, sender2)
         # The old keyboard is still on the phone: pressing it works after the restart.
         sender2.items = list(sender.items)
-        await receiver2.receive(_press(sender2, "For myself", 5))
+        await receiver2.receive(press_button(sender2, "For myself", 5))
         assert sender2.last_question().text.startswith("What happened?")
     finally:
         await restarted.close()
@@ -93,7 +67,7 @@ async def test_a_restart_resumes_at_the_same_step(settings: Settings) -> None:
 async def test_nothing_said_is_stored_in_clear(core, settings: Settings, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     canary = "CANARY-7f3a9-Zz"
     sender = RecordingSender()
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     updates = iter(range(1, 100))
 
     async def send(event) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +77,7 @@ async def test_nothing_said_is_stored_in_clear(core, settings: Settings, data_di
 
     await send(Command("start"))
     for label in ("English", "No", "Yes", "For myself", "I prefer not to answer", "Done", "I prefer not to answer"):
-        await send(_press(sender, label, 0).event)
+        await send(press_button(sender, label, 0).event)
     assert sender.last_question().text.startswith("Which town")
     await send(TextIn(canary))
     assert sender.last_question().text.startswith("How can we contact you")

@@ -10,6 +10,7 @@ from bot import engine
 from bot.channels.telegram.pacing import Gcra, Pace, Slots
 from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit, parse_limits
 from bot.errors import ConfigError
+from testkit.fakes import FakeMonotonic
 
 ALICE = ("telegram", "1")
 BOB = ("telegram", "2")
@@ -97,19 +98,8 @@ def test_slots_let_an_early_send_pass_a_booked_later_one() -> None:
     assert slots.book(0.0) == pytest.approx(0.1)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += delay
-
-
 async def test_pace_keeps_every_limit() -> None:
-    clock = _Clock()
+    clock = FakeMonotonic()
     pace = Pace(
         Limits(send_per_second=10, send_chat_interval=1.0, send_chat_burst=2, send_group_per_minute=30),
         clock=clock,

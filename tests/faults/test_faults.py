@@ -17,12 +17,12 @@ from bot.app.logs import JsonFormatter
 from bot.app.settings import Settings
 from bot.conversation.guard import Safety
 from bot.transcript.writer import Entry, read_transcript
-from bot.translation.fake import FakeTranslator
 from bot.translation.port import Route, Translation
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, OutboxMessage, ParkedUpdate, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI
+from testkit.fakes import FakeTranslator
 from testkit.guarded import FlakySessions, guarded_bot
 from testkit.telegram import TOKEN, Victim, start_accueil_run
 

@@ -20,10 +20,10 @@ from bot.app.staff import staff_add
 from bot.engine import Msg
 from bot.handoff.cases import StaffPress
 from bot.transcript.writer import read_transcript
-from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
+from testkit.fakes import FakeClock, FakeTranslator
 from testkit.telegram import TOKEN, RunningBot, Victim, running_bot
 
 GROUP = -1001234567890
@@ -247,9 +247,9 @@ async def test_out_of_hours_the_person_is_told_when_and_the_case_is_announced_at
     settings: Settings, tmp_path: Path
 ) -> None:
     # Sunday 23:00 in Paris; the office opens on Monday at 09:00.
-    moment = [datetime(2026, 11, 29, 22, 0, tzinfo=UTC)]
+    clock = FakeClock(datetime(2026, 11, 29, 22, 0, tzinfo=UTC))
     configured = staff_settings(settings, ACCUEIL_OFFICE_HOURS="mon-fri 09:00-18:00")
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=lambda: moment[0]) as running:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=clock) as running:
         api.add_group(GROUP, "Équipe accueil")
         catalogs = running.core.content.catalogs
         victim = Victim(api, user_id=7003, language_code="en")
@@ -260,15 +260,15 @@ async def test_out_of_hours_the_person_is_told_when_and_the_case_is_announced_at
         assert "Mon, Nov 30, 9:00" in told.text and "116 006" in told.text and "17" in told.text
         await asyncio.sleep(0.5)  # several rounds of the announcer: nothing while closed
         assert api.bot_messages(GROUP) == []
-        moment[0] = datetime(2026, 11, 30, 8, 5, tzinfo=UTC)  # Monday 09:05 in Paris
+        clock.set(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))  # Monday 09:05 in Paris
         notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
         assert "Nouveau dossier" in notice.text and "En attente depuis : 10 h 05" in notice.text
 
 
 async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(settings: Settings) -> None:
-    moment = [datetime(2026, 11, 30, 10, 0, tzinfo=UTC)]
+    clock = FakeClock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
     configured = staff_settings(settings, ACCUEIL_RENOTIFY_MINUTES="15")
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=lambda: moment[0]) as running:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=clock) as running:
         api.add_group(GROUP, "Équipe accueil")
         catalogs = running.core.content.catalogs
         victim = Victim(api, user_id=7004, language_code="en")
@@ -277,10 +277,10 @@ async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(set
         await victim.answer(catalogs.render("en", Msg("common.human")))
         first = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
         assert first.text.startswith("Nouveau dossier")
-        moment[0] += timedelta(minutes=10)
+        clock.advance(timedelta(minutes=10))
         await asyncio.sleep(0.5)
         assert len(api.bot_messages(GROUP)) == 1  # not urgent: 15 minutes
-        moment[0] += timedelta(minutes=6)
+        clock.advance(timedelta(minutes=6))
         again = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
         assert again.text.startswith("Rappel : dossier en attente") and "16 min" in again.text
 
@@ -290,7 +290,7 @@ async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(set
         await urgent.answer("Yes")  # in danger now: the case is urgent
         await urgent.answer(catalogs.render("en", Msg("common.human")))
         flagged = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
-        moment[0] += timedelta(minutes=6)  # a third of 15 minutes has passed
+        clock.advance(timedelta(minutes=6))  # a third of 15 minutes has passed
         reminder = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
         assert reminder.message_id != flagged.message_id and "Rappel" in reminder.text
 

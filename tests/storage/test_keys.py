@@ -22,7 +22,8 @@ from bot.engine import Command, State
 from bot.errors import ConfigError, SealError
 from storage.crypto import RecipientPrivateKey, ServerKey, load_server_key
 from storage.models import Conversation
-from tests.conversation.test_conversation import RecordingSender, _press, _receiver
+from testkit.fakes import RecordingSender
+from testkit.service import press_button, receiver_for
 
 PASSPHRASE = "a long enough passphrase"
 
@@ -121,10 +122,10 @@ def test_user_ids_are_keyed_pseudonyms() -> None:
 
 async def test_the_working_state_loses_the_answers_at_handoff(core: Core) -> None:
     sender = RecordingSender()
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1"))
     for update, label in enumerate(("English", "Yes", "Yes", "For myself"), start=2):
-        await receiver.receive(_press(sender, label, update))
+        await receiver.receive(press_button(sender, label, update))
 
     async def state() -> State:
         async with core.sessions() as session:
@@ -139,7 +140,7 @@ async def test_the_working_state_loses_the_answers_at_handoff(core: Core) -> Non
 
 async def test_retention_destroys_cases_without_recent_activity(core: Core, settings: Settings) -> None:
     sender = RecordingSender()
-    await _receiver(core, sender).receive(
+    await receiver_for(core, sender).receive(
         Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1")
     )
     assert await admin.purge_older_than(core.sessions, 30, core.service.clock) == 0

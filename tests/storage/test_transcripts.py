@@ -15,8 +15,8 @@ from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, TranscriptEntry
 from testkit.fake_bot_api import FakeBotAPI
-from tests.conftest import register_recipient
 from testkit.telegram import TOKEN, Victim, running_bot
+from tests.conftest import register_recipient
 
 CANARY = "CANARY-d41f-Lorem-Ipsum-7"
 PASSPHRASE = "correct horse battery staple"

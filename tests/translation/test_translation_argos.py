@@ -25,8 +25,8 @@ from bot.translation.port import NoTranslationPath, Route, TranslationError
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
 from testkit.fake_bot_api import FakeBotAPI
-from testkit.tiny_argos import build_package
 from testkit.telegram import TOKEN, Victim, running_bot
+from testkit.tiny_argos import build_package
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,18 @@ from bot.app.compose import Core
 from bot.conversation.service import Inbound
 from bot.engine import Command, TextIn
 from bot.transcript.writer import read_transcript
-from bot.translation.fake import FakeTranslator
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
-from tests.conversation.test_conversation import RecordingSender, _press, _receiver
+from testkit.fakes import FakeTranslator, RecordingSender
+from testkit.service import press_button, receiver_for
 
 
 async def _choose_language(core: Core, sender: RecordingSender, language: str) -> None:
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1"))
     first = sender.last_question()
     label = next(lab for row in first.buttons for lab, data in row if data.endswith(f":{language}"))
-    await receiver.receive(_press(sender, label, 2))
+    await receiver.receive(press_button(sender, label, 2))
 
 
 async def _case(core: Core) -> Conversation:
@@ -31,7 +31,7 @@ async def test_free_text_is_sealed_with_its_machine_translation(core: Core, reci
     core.service.translator = FakeTranslator({("ar", "en"), ("en", "fr")})
     sender = RecordingSender()
     await _choose_language(core, sender, "ar")
-    receiver = _receiver(core, sender)
+    receiver = receiver_for(core, sender)
     await receiver.receive(
         Inbound(channel="test", user="42", chat="4242", event=TextIn("أنا في خطر ☎ +33 6 12 34 56 78"), update_key="9")
     )
@@ -52,7 +52,7 @@ async def test_with_no_translation_path_the_case_needs_an_interpreter(
     core.service.translator = FakeTranslator({("en", "fr")})
     sender = RecordingSender()
     await _choose_language(core, sender, "ti")
-    await _receiver(core, sender).receive(
+    await receiver_for(core, sender).receive(
         Inbound(channel="test", user="42", chat="4242", event=TextIn("ሰላም"), update_key="9")
     )
     case = await _case(core)
@@ -68,7 +68,7 @@ async def test_text_in_the_staff_language_is_not_translated(core: Core, recipien
     core.service.translator = fake
     sender = RecordingSender()
     await _choose_language(core, sender, "fr")
-    await _receiver(core, sender).receive(
+    await receiver_for(core, sender).receive(
         Inbound(channel="test", user="42", chat="4242", event=TextIn("Bonjour"), update_key="9")
     )
     assert fake.calls == [] and (await _case(core)).interpreter_needed is False
