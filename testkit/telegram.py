@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from bot.channels.base import Receiver
 from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.conversation.service import utcnow
+from testkit.accueil import accueil_argv
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
 TOKEN = "123456:TEST-token"  # noqa: S105 (the fake Bot API's token, not a secret)
@@ -26,12 +26,7 @@ TOKEN = "123456:TEST-token"  # noqa: S105 (the fake Bot API's token, not a secre
 async def start_accueil_run(api: FakeBotAPI, env: Mapping[str, str]) -> asyncio.subprocess.Process:
     """`accueil run` as an operator starts it, in its own process, talking to the fake Bot API."""
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.app.cli",
-        "run",
-        "--api-base",
-        api.base_url,
+        *accueil_argv("run", "--api-base", api.base_url),
         cwd=PROJECT_ROOT,
         env=dict(env),
         stdin=asyncio.subprocess.DEVNULL,
@@ -66,6 +61,11 @@ class Victim:
         asked = await self.question()
         self.press(asked, label)
         return asked
+
+    async def start(self, language: str = "English") -> FakeMessage:
+        """Send /start and choose `language` on the language question; return that question."""
+        self.write("/start")
+        return await self.answer(language)
 
     def texts(self) -> list[str]:
         return [m.text or "" for m in self.api.bot_messages(self.user_id)]
@@ -105,3 +105,16 @@ async def running_bot(
     finally:
         await bot.session.close()
         await core.close()
+
+
+
+@contextlib.asynccontextmanager
+async def intake_in_english(
+    settings: Settings, user_id: int, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[tuple[FakeBotAPI, RunningBot, Victim]]:
+    """The prelude of many Telegram tests: the fake Bot API, the real bot running against it, and a
+    person (Telegram language English) who sent /start and chose English."""
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings, clock=clock) as running:
+        victim = Victim(api, user_id=user_id, language_code="en")
+        await victim.start()
+        yield api, running, victim

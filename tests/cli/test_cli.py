@@ -9,7 +9,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from alembic.script import ScriptDirectory
 
 from bot.app.settings import PROJECT_ROOT
 from storage.db import MIGRATIONS
+from testkit.accueil import run_accueil
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.telegram import TOKEN, start_accueil_run
 
@@ -33,17 +33,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _accueil(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        input=stdin,
-        stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_accueil(*args, env=env, stdin=stdin, timeout=TIMEOUT)
 
 
 def _with_recipient(tmp_path: Path) -> dict[str, str]:

@@ -10,17 +10,13 @@ from bot.app.settings import Settings
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
-from testkit.fake_bot_api import FakeBotAPI
-from testkit.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import intake_in_english
 
 
 async def test_an_edited_answer_is_recorded_and_the_intake_does_not_go_back(
     settings: Settings, recipient: RecipientPrivateKey
 ) -> None:
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
-        victim = Victim(api, user_id=8201, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+    async with intake_in_english(settings, user_id=8201) as (api, running, victim):
         await victim.answer("No")  # not in danger
         await victim.answer("Yes")  # consent
         await victim.answer("For myself")

@@ -11,12 +11,11 @@ from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI
-from testkit.telegram import TOKEN, RunningBot, Victim, running_bot
+from testkit.telegram import TOKEN, RunningBot, Victim, intake_in_english, running_bot
 
 
 async def _mid_intake(victim: Victim) -> None:
-    victim.write("/start")
-    await victim.answer("English")
+    await victim.start()
     await victim.answer("No")
     await victim.answer("Yes")
     await victim.question()
@@ -59,10 +58,7 @@ async def test_the_exit_button_erases_both_sides_and_sends_nothing_more(
 async def test_exit_command_during_handoff_keeps_the_case_with_the_association(
     settings: Settings, recipient: RecipientPrivateKey
 ) -> None:
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
-        victim = Victim(api, user_id=4002, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+    async with intake_in_english(settings, user_id=4002) as (api, running, victim):
         victim.write("/human")
         await victim.message()
         await api.wait_until(lambda: len(_visible(api, victim.user_id)) >= 4, 5)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -16,11 +14,12 @@ from sqlalchemy import func, select
 from bot.app import admin, staff
 from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
-from bot.app.settings import PROJECT_ROOT, Settings
+from bot.app.settings import Settings
 from bot.conversation.limits import Limits
 from bot.transcript.writer import Entry, read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, ProcessedUpdate, TranscriptEntry
+from testkit.accueil import operator_env, run_accueil
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.guarded import guarded_bot
 from testkit.telegram import TOKEN, Victim
@@ -53,15 +52,13 @@ async def test_a_flood_is_warned_once_then_dropped_and_does_not_slow_another_per
     async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=FLOOD) as running:
         flooder = Victim(api, user_id=7340012345, language_code="en")
         other = Victim(api, user_id=900002, language_code="en")
-        flooder.write("/start")
-        await flooder.answer("English")
+        await flooder.start()
         danger = await flooder.question()
         assert danger.text is not None and danger.text.startswith(DANGER_EN)
         for n in range(60):
             flooder.write(f"flood canary {n}")
         # Someone else goes through the intake meanwhile, at the pace of the bot's answers.
-        other.write("/start")
-        await other.answer("English")
+        await other.start()
         await other.answer("No")
         await other.answer("Yes")
         writer = await other.question()
@@ -102,8 +99,7 @@ async def test_a_flood_is_warned_once_then_dropped_and_does_not_slow_another_per
 async def test_the_quick_exit_passes_in_the_middle_of_a_flood(settings: Settings) -> None:
     async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=FLOOD) as running:
         victim = Victim(api, user_id=900003, language_code="en")
-        victim.write("/start")
-        question = await victim.answer("English")
+        question = await victim.start()
         for n in range(30):
             victim.write(f"flood {n}")
         victim.press(question, "Exit and clear chat")  # an old keyboard's exit button works too
@@ -119,8 +115,7 @@ async def test_a_person_who_keeps_starting_over_gets_a_kind_reply_and_no_new_con
     async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=limits) as running:
         victim = Victim(api, user_id=900004, language_code="en")
         for _ in range(2):
-            victim.write("/start")
-            await victim.answer("English")
+            await victim.start()
             await victim.question()
             victim.write("/exit")
             await api.wait_until(lambda: _visible(api, victim.user_id) == [], 10)
@@ -151,8 +146,7 @@ async def test_a_blocked_person_is_acknowledged_and_ignored_until_unblocked(
     caplog.set_level(logging.INFO)
     async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings) as running:
         victim = Victim(api, user_id=900005, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+        await victim.start()
         danger = await victim.question()
         [case] = await _cases(running.core)
         now = datetime.now(UTC)
@@ -196,8 +190,7 @@ async def test_replies_to_one_chat_are_spaced_by_the_pacing(settings: Settings) 
     limits = Limits(send_chat_interval=0.3, send_chat_burst=1, send_per_second=1000, flood_burst=1000)
     async with FakeBotAPI(token=TOKEN) as api, guarded_bot(api, settings, limits=limits, paced=True):
         victim = Victim(api, user_id=7340030002, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+        await victim.start()
         await victim.answer("No")
         await victim.question()
         sent = [c.at for c in api.calls if c.method != "getUpdates" and int(c.params.get("chat_id", 0)) == 7340030002]
@@ -208,19 +201,8 @@ async def test_replies_to_one_chat_are_spaced_by_the_pacing(settings: Settings) 
 
 
 def _accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")},
-        "ACCUEIL_DATA_DIR": str(settings.data_dir),
-        "ACCUEIL_DATABASE_URL": settings.database_url,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_accueil(
+        *args, env=operator_env(ACCUEIL_DATA_DIR=str(settings.data_dir), ACCUEIL_DATABASE_URL=settings.database_url)
     )
 
 

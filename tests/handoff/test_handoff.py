@@ -24,7 +24,7 @@ from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from testkit.fakes import FakeClock, FakeTranslator
-from testkit.telegram import TOKEN, RunningBot, Victim, running_bot
+from testkit.telegram import TOKEN, RunningBot, Victim, intake_in_english, running_bot
 
 GROUP = -1001234567890
 MARIE, PAUL, SAMIRA = 9001, 9002, 9003  # two caseworkers, an Arabic interpreter
@@ -368,10 +368,7 @@ async def test_a_photo_and_a_voice_message_reach_the_caseworker_and_are_sealed_i
 async def test_a_photo_sent_during_the_intake_is_kept_sealed_and_the_question_asked_again(
     settings: Settings, recipient: RecipientPrivateKey
 ) -> None:
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
-        victim = Victim(api, user_id=7007, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+    async with intake_in_english(settings, user_id=7007) as (api, running, victim):
         safety = await victim.question()
         api.user_sends_photo(victim.user_id, content=b"\xff\xd8 proof")
         again = await victim.question()

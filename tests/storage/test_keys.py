@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,12 +14,13 @@ from sqlalchemy import func, select
 
 from bot.app import admin
 from bot.app.compose import Core
-from bot.app.settings import PROJECT_ROOT, Settings
+from bot.app.settings import Settings
 from bot.conversation.service import Inbound
 from bot.engine import Command, State
 from bot.errors import ConfigError, SealError
 from storage.crypto import RecipientPrivateKey, ServerKey, load_server_key
 from storage.models import Conversation
+from testkit.accueil import operator_env, run_accueil
 from testkit.fakes import RecordingSender
 from testkit.service import press_button, receiver_for
 
@@ -29,16 +28,8 @@ PASSPHRASE = "a long enough passphrase"
 
 
 def accueil(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE, **env},
-    )
+    defaults = {"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE}
+    return run_accueil(*args, env=operator_env(**{**defaults, **env}))
 
 
 def test_keys_init_writes_an_encrypted_private_key_and_registers_the_public_one(tmp_path: Path) -> None:

@@ -53,8 +53,7 @@ async def test_people_writing_at_the_same_time_never_find_the_database_busy(
         people = [Victim(api, user_id=6000 + n, language_code="en") for n in range(10)]
 
         async def walk(person: Victim) -> None:
-            person.write("/start")
-            await person.answer("English")
+            await person.start()
             await person.answer("No")
             await person.answer("Yes")
             await person.question()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from bot.app.settings import PROJECT_ROOT, Settings
+from bot.app.settings import Settings
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, TranscriptEntry
-from testkit.fake_bot_api import FakeBotAPI
-from testkit.telegram import TOKEN, Victim, running_bot
+from testkit.accueil import operator_env, run_accueil
+from testkit.telegram import intake_in_english
 from tests.conftest import register_recipient
 
 CANARY = "CANARY-d41f-Lorem-Ipsum-7"
@@ -30,28 +28,19 @@ def _key_file(tmp_path: Path, key: RecipientPrivateKey, name: str) -> Path:
 
 
 def accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ACCUEIL_DATA_DIR": str(settings.data_dir),
-        "ACCUEIL_DATABASE_URL": settings.database_url,
-        "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_accueil(*args, env=_env(settings, PASSPHRASE))
+
+
+def _env(settings: Settings, passphrase: str) -> dict[str, str]:
+    return operator_env(
+        ACCUEIL_DATA_DIR=str(settings.data_dir),
+        ACCUEIL_DATABASE_URL=settings.database_url,
+        ACCUEIL_KEY_PASSPHRASE=passphrase,
     )
 
 
 async def _intake_with_canary(settings: Settings) -> str:
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
-        victim = Victim(api, user_id=5550123, language_code="en")
-        victim.write("/start")
-        await victim.answer("English")
+    async with intake_in_english(settings, user_id=5550123) as (api, running, victim):
         await victim.answer("No")
         await victim.answer("Yes")
         await victim.answer("For myself")
@@ -128,20 +117,7 @@ async def test_another_key_a_revoked_key_and_a_purged_case_fail_with_one_line(
     assert denied.stderr.strip().count("\n") == 0 and "cannot read case" in denied.stderr
     assert "Traceback" not in denied.stderr and CANARY not in denied.stdout
 
-    wrong = subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", "transcript", "show", case, "--key", str(own)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={
-            **os.environ,
-            "ACCUEIL_DATA_DIR": str(settings.data_dir),
-            "ACCUEIL_DATABASE_URL": settings.database_url,
-            "ACCUEIL_KEY_PASSPHRASE": "not the passphrase",
-        },
-    )
+    wrong = run_accueil("transcript", "show", case, "--key", str(own), env=_env(settings, "not the passphrase"))
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
 
     # A second key is added later; rewrap gives it the past case; then the first key is revoked.

@@ -19,8 +19,7 @@ async def test_a_victim_completes_the_intake_in_english(settings: Settings) -> N
     async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
         core = running.core
         victim = Victim(api, user_id=1001, language_code="en")
-        victim.write("/start")
-        language = await victim.answer("English")
+        language = await victim.start()
         assert await victim.answer("Yes") is not None  # in danger now
         danger_question = api.message(victim.user_id, (await victim.question(timeout=10)).message_id)
         texts = victim.texts()

@@ -46,8 +46,7 @@ async def test_killed_mid_intake_the_victim_continues_at_the_same_step(settings:
         first = await _start(api, data_dir, database_url)
         try:
             victim = Victim(api, user_id=2001, language_code="en")
-            victim.write("/start")
-            await victim.answer("English")
+            await victim.start()
             await victim.answer("No")
             await victim.answer("Yes")
             writer = await victim.question(timeout=20)

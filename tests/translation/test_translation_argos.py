@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app.settings import PROJECT_ROOT, Settings
+from bot.app.settings import Settings
 from bot.engine import Msg
 from bot.errors import ConfigError
 from bot.transcript.writer import read_transcript
@@ -24,6 +24,7 @@ from bot.translation.argos import ArgosTranslator, discover
 from bot.translation.port import NoTranslationPath, Route, TranslationError
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation
+from testkit.accueil import operator_env, run_accueil
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.telegram import TOKEN, Victim, running_bot
 from testkit.tiny_argos import build_package
@@ -158,16 +159,7 @@ def test_half_installed_and_unsafe_packages(model_files: dict[str, Path], tmp_pa
 
 
 def _accueil(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "ACCUEIL_DATA_DIR": str(tmp_path / "data"), **env},
-    )
+    return run_accueil(*args, env=operator_env(ACCUEIL_DATA_DIR=str(tmp_path / "data"), **env), timeout=120)
 
 
 def test_models_commands_and_the_capability_matrix(model_files: dict[str, Path], tmp_path: Path) -> None:
