@@ -81,7 +81,7 @@ async def test_a_failing_handler_keeps_the_message_tells_the_person_and_spares_t
             processed = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
         case = await _case(core)
         assert parked.public_id == case.public_id and parked.attempts == 3
-        assert parked.error.startswith("RuntimeError at tests/test_faults.py:")
+        assert parked.error.startswith("RuntimeError at tests/faults/test_faults.py:")
         assert CANARY.encode() not in parked.payload_sealed
         listed = await admin.parked_list(core.sessions)
         assert parked.ref in listed and CANARY not in listed
@@ -118,7 +118,7 @@ async def test_a_replay_that_still_fails_keeps_the_update(settings: Settings) ->
         victim.write("hello")
         await api.wait_for_bot_message(victim.user_id, lambda m: (m.text or "").startswith(KEPT_EN))
         said = await admin.parked_replay(core.sessions, Safety(core.service), [])
-        assert "still fails (RuntimeError at tests/test_faults.py:" in said and said.endswith("kept")
+        assert "still fails (RuntimeError at tests/faults/test_faults.py:" in said and said.endswith("kept")
         with pytest.raises(Exception, match="no parked update NOPE-NOPE"):
             await admin.parked_replay(core.sessions, Safety(core.service), ["NOPE-NOPE"])
 

@@ -13,8 +13,8 @@ from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine
 from storage.models import Conversation, TranscriptEntry
 from testkit.accueil import operator_env, run_accueil
+from testkit.databases import register_recipient
 from testkit.telegram import intake_in_english
-from tests.conftest import register_recipient
 
 CANARY = "CANARY-d41f-Lorem-Ipsum-7"
 PASSPHRASE = "correct horse battery staple"
