@@ -37,6 +37,13 @@ class _Queries(_State):
         chat = self._chats.get(chat_id)
         return chat.by_id.get(message_id) if chat is not None else None
 
+    def existing_message(self, chat_id: int, message_id: int) -> FakeMessage:
+        """The message `message_id` of `chat_id`; AssertionError when there is none."""
+        found = self.message(chat_id, message_id)
+        if found is None:
+            raise AssertionError(f"no message {message_id} in chat {chat_id}")
+        return found
+
     def reply_keyboard(self, chat_id: int) -> JSONDict | None:
         """The reply keyboard currently shown in the chat (None if removed / never sent)."""
         chat = self._chats.get(chat_id)

@@ -83,6 +83,13 @@ class FakeMessage:
         return self.text if self.text is not None else self.caption
 
     @property
+    def said(self) -> str:
+        """``text`` of a text message; AssertionError for a message without text (media, sticker, ...)."""
+        if self.text is None:
+            raise AssertionError(f"message {self.message_id} in chat {self.chat_id} has no text")
+        return self.text
+
+    @property
     def inline_keyboard(self) -> list[list[JSONDict]]:
         markup = self.reply_markup or {}
         rows = markup.get("inline_keyboard")
