@@ -6,16 +6,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from bot.app.compose import build_core
+from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
 from bot.conversation.service import Inbound
-from bot.engine import Command, TextIn
+from bot.engine import Command, Media, Press, Start, TextIn
 from storage.models import Conversation, OutboxMessage
 from testkit.fakes import RecordingSender
 from testkit.service import press_button, receiver_for
 
 
-async def test_first_message_opens_a_conversation_and_asks_the_language(core) -> None:  # type: ignore[no-untyped-def]
+async def test_first_message_opens_a_conversation_and_asks_the_language(core: Core) -> None:
     sender = RecordingSender()
     outcome = await receiver_for(core, sender).receive(
         Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1")
@@ -26,7 +26,7 @@ async def test_first_message_opens_a_conversation_and_asks_the_language(core) ->
     assert [lab for row in sender.items[0][1].buttons for lab, _ in row][:2] == ["Français", "English"]
 
 
-async def test_the_same_update_twice_has_effect_once(core) -> None:  # type: ignore[no-untyped-def]
+async def test_the_same_update_twice_has_effect_once(core: Core) -> None:
     sender = RecordingSender()
     receiver = receiver_for(core, sender)
     await receiver.receive(Inbound(channel="test", user="42", chat="4242", event=Command("start"), update_key="1"))
@@ -64,13 +64,13 @@ async def test_a_restart_resumes_at_the_same_step(settings: Settings) -> None:
         await restarted.close()
 
 
-async def test_nothing_said_is_stored_in_clear(core, settings: Settings, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_nothing_said_is_stored_in_clear(core: Core, settings: Settings, data_dir: Path) -> None:
     canary = "CANARY-7f3a9-Zz"
     sender = RecordingSender()
     receiver = receiver_for(core, sender)
     updates = iter(range(1, 100))
 
-    async def send(event) -> None:  # type: ignore[no-untyped-def]
+    async def send(event: Start | TextIn | Press | Command | Media) -> None:
         await receiver.receive(
             Inbound(channel="test", user="9876543", chat="9876543", event=event, update_key=str(next(updates)))
         )
@@ -83,7 +83,7 @@ async def test_nothing_said_is_stored_in_clear(core, settings: Settings, data_di
     assert sender.last_question().text.startswith("How can we contact you")
 
     async with core.sessions() as session:
-        rows = (await session.execute(text("SELECT * FROM conversations"))).all()
+        rows = list((await session.execute(text("SELECT * FROM conversations"))).all())
         rows += (await session.execute(text("SELECT * FROM outbox"))).all()
     dumped = repr(rows).encode()
     assert b"9876543" not in dumped

@@ -3,6 +3,8 @@ neutral description and command menu in every catalog language."""
 
 from __future__ import annotations
 
+import json
+
 from bot.app.settings import Settings
 from bot.engine import Msg
 from testkit.fake_bot_api import FakeBotAPI
@@ -18,13 +20,16 @@ async def test_discreet_mode_makes_every_message_silent_and_neutral_at_first_sig
         pressed = victim.press(language, "🔕 Discreet mode")
         toast = await api.wait_for_callback_answer(pressed)
         assert toast.text == catalogs.render("en", Msg("common.discreet_on"))
-        shown = lambda: str(api.message(8101, language.message_id).reply_markup)  # noqa: E731
+
+        def shown() -> str:
+            return str(api.existing_message(8101, language.message_id).reply_markup)
+
         await api.wait_until(lambda: "✓ 🔕 Discreet mode" in shown(), 5)
         victim.press(language, "English")
         safety = await victim.question()
         neutral = catalogs.render("en", Msg("common.discreet_prefix"))
-        assert safety.text.startswith(f"{neutral}\n\n\n")
-        assert safety.text.endswith(catalogs.render("en", Msg("intake.safety.ask")))
+        assert safety.said.startswith(f"{neutral}\n\n\n")
+        assert safety.said.endswith(catalogs.render("en", Msg("intake.safety.ask")))
         sent = [c for c in api.calls_of("sendMessage") if c.params.get("chat_id") == 8101]
         assert sent[0].params["disable_notification"] is False  # the language question, before the choice
         assert all(c.params["disable_notification"] is True for c in sent[1:]) and len(sent) >= 3
@@ -51,6 +56,6 @@ async def test_the_bot_publishes_a_neutral_description_and_its_commands_in_every
 
 
 def _json(value: object) -> list[dict[str, str]]:
-    import json
-
-    return json.loads(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    loaded = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(loaded, list), loaded
+    return loaded

@@ -33,7 +33,7 @@ async def test_an_edited_answer_is_recorded_and_the_intake_does_not_go_back(
         await api.wait_updates_consumed()
         await asyncio.sleep(0.3)
         assert len(api.bot_messages(victim.user_id)) == sent_before  # nothing asked again
-        assert api.message(victim.user_id, contact.message_id).inline_keyboard  # still the current question
+        assert api.existing_message(victim.user_id, contact.message_id).inline_keyboard  # still the current question
         api.user_sends_text(victim.user_id, "Come to work tomorrow", forwarded_from="Boss")
         await victim.question()  # where buttons are expected, text gets the question again
         async with running.core.sessions() as session:

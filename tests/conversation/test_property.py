@@ -34,8 +34,8 @@ from testkit.fake_bot_api import FakeBotAPI
 from testkit.telegram import TOKEN
 
 #: Everything a person can type, lone surrogates aside (they cannot travel in JSON).
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300)
-LONG_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=3000, max_size=4096)
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=300)
+LONG_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=3000, max_size=4096)
 COMMANDS = st.sampled_from(["/start", "/help", "/human", "/language", "/restart", "/exit", "/nope", "/start@x y"])
 ACTIONS = st.one_of(
     st.tuples(st.just("text"), TEXT),

@@ -949,12 +949,12 @@ def test_text_at_the_language_question_proposes_the_guessed_language_and_the_vic
 def test_quick_exit_from_any_step_even_an_old_keyboard(how: str) -> None:
     walk = walk_to("en", "no", "yes")
     old_turn = walk.state.turn - 1
-    inbound: Inbound = {
+    ways: dict[str, Inbound] = {
         "button": Press(walk.state.turn, EXIT_VALUE),
         "command": Command("exit"),
         "old button": Press(old_turn, EXIT_VALUE),
-    }[how]
-    assert walk.send(inbound) == [QuickExit()]
+    }
+    assert walk.send(ways[how]) == [QuickExit()]
     assert walk.state.status == "ended" and "quick_exit" in walk.state.marks
 
 

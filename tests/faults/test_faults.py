@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import admin
 from bot.app.compose import Core
@@ -128,8 +129,8 @@ async def test_the_database_briefly_away_delays_an_update_but_loses_nothing(
 ) -> None:
     flaky: list[FlakySessions] = []
 
-    def sessions(real: object) -> FlakySessions:
-        flaky.append(FlakySessions(real))  # type: ignore[arg-type]
+    def sessions(real: async_sessionmaker[AsyncSession]) -> FlakySessions:
+        flaky.append(FlakySessions(real))
         return flaky[0]
 
     # Two attempts per receive: the third failure makes the poller hold the update and try again.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app.compose import build_core
+from bot.app.compose import Core, build_core
 from bot.app.settings import Settings, load_settings
 from bot.app.staff import staff_add
 from bot.engine import Msg
@@ -59,7 +59,9 @@ class Team:
 
     async def conversation(self) -> Conversation:
         async with self.running.core.sessions() as session:
-            return (await session.execute(select(Conversation).order_by(Conversation.id.desc()))).scalars().first()
+            latest = (await session.execute(select(Conversation).order_by(Conversation.id.desc()))).scalars().first()
+        assert latest is not None, "no conversation yet"
+        return latest
 
 
 @pytest.fixture
@@ -110,28 +112,28 @@ async def test_a_case_goes_from_the_staff_group_to_a_caseworker_and_back_to_the_
     notice = await team.notice()
     conversation = await team.conversation()
     case = conversation.public_id
-    assert case in notice.text and "(ar)" in notice.text and "Interprète" in notice.text
+    assert case in notice.said and "(ar)" in notice.said and "Interprète" in notice.said
     assert conversation.case_status == "queued"
 
     # Marie claims it: the notice loses its button, the summary reaches her, the person is told.
     api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
     summary = await team.said_to(MARIE, "Résumé de l'entretien")
-    assert case in summary.text and "brouillon" in summary.text
+    assert case in summary.said and "brouillon" in summary.said
     await team.said_to(victim.user_id, team.render("ar", "handoff.claimed"))
-    await api.wait_until(lambda: api.message(GROUP, notice.message_id).inline_keyboard == [], 10)
-    assert "pris par Marie" in api.message(GROUP, notice.message_id).text
+    await api.wait_until(lambda: api.existing_message(GROUP, notice.message_id).inline_keyboard == [], 10)
+    assert "pris par Marie" in api.existing_message(GROUP, notice.message_id).said
 
     # The person writes: Marie reads it in French, marked, with the original beneath.
     victim.write("أحتاج مكانا للنوم")
     relayed = await team.said_to(MARIE, "أحتاج مكانا للنوم")
-    assert "[en>fr] [ar>en] أحتاج مكانا للنوم" in relayed.text and "[traduction automatique]" in relayed.text
-    assert "original (ar)" in relayed.text
+    assert "[en>fr] [ar>en] أحتاج مكانا للنوم" in relayed.said and "[traduction automatique]" in relayed.said
+    assert "original (ar)" in relayed.said
 
     # Marie answers: the person reads it in Arabic, marked as machine translation in Arabic.
     api.user_sends_text(MARIE, "Bonjour, je suis Marie.")
     answer = await team.said_to(victim.user_id, "Bonjour, je suis Marie.")
-    assert answer.text.startswith("[en>ar] [fr>en] Bonjour, je suis Marie.")
-    assert team.render("ar", "handoff.machine_translated") in answer.text
+    assert answer.said.startswith("[en>ar] [fr>en] Bonjour, je suis Marie.")
+    assert team.render("ar", "handoff.machine_translated") in answer.said
     assert (await team.conversation()).case_status == "active"
 
     # Marie invites the interpreter who speaks Arabic.
@@ -140,7 +142,7 @@ async def test_a_case_goes_from_the_staff_group_to_a_caseworker_and_back_to_the_
     api.user_presses(MARIE, offer.message_id, StaffPress("invite", case, 3).data())
     await team.said_to(SAMIRA, f"vous invite sur le dossier {case}")
     victim.write("شكرا")
-    assert (await team.said_to(SAMIRA, "شكرا")).text.endswith("شكرا\u2069")  # her own words, untranslated
+    assert (await team.said_to(SAMIRA, "شكرا")).said.endswith("شكرا\u2069")  # her own words, untranslated
     await team.said_to(MARIE, "[en>fr] [ar>en] شكرا")
     # What the interpreter writes reaches the person as written, and Marie translated.
     api.user_sends_text(SAMIRA, "سنساعدك")
@@ -240,7 +242,7 @@ async def test_a_staff_group_the_bot_cannot_reach_is_reported_and_retried_never_
         for row in (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "pending"))).scalars():
             row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
     notice = await team.notice()
-    assert conversation.public_id in notice.text
+    assert conversation.public_id in notice.said
 
 
 async def test_out_of_hours_the_person_is_told_when_and_the_case_is_announced_at_opening(
@@ -257,12 +259,12 @@ async def test_out_of_hours_the_person_is_told_when_and_the_case_is_announced_at
         await victim.answer("English")
         await victim.answer(catalogs.render("en", Msg("common.human")))
         told = await api.wait_for_bot_message(victim.user_id, lambda m: "not here right now" in (m.text or ""))
-        assert "Mon, Nov 30, 9:00" in told.text and "116 006" in told.text and "17" in told.text
+        assert "Mon, Nov 30, 9:00" in told.said and "116 006" in told.said and "17" in told.said
         await asyncio.sleep(0.5)  # several rounds of the announcer: nothing while closed
         assert api.bot_messages(GROUP) == []
         clock.set(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))  # Monday 09:05 in Paris
         notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
-        assert "Nouveau dossier" in notice.text and "En attente depuis : 10 h 05" in notice.text
+        assert "Nouveau dossier" in notice.said and "En attente depuis : 10 h 05" in notice.said
 
 
 async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(settings: Settings) -> None:
@@ -276,13 +278,13 @@ async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(set
         await victim.answer("English")
         await victim.answer(catalogs.render("en", Msg("common.human")))
         first = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
-        assert first.text.startswith("Nouveau dossier")
+        assert first.said.startswith("Nouveau dossier")
         clock.advance(timedelta(minutes=10))
         await asyncio.sleep(0.5)
         assert len(api.bot_messages(GROUP)) == 1  # not urgent: 15 minutes
         clock.advance(timedelta(minutes=6))
         again = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
-        assert again.text.startswith("Rappel : dossier en attente") and "16 min" in again.text
+        assert again.said.startswith("Rappel : dossier en attente") and "16 min" in again.said
 
         urgent = Victim(api, user_id=7005, language_code="en")
         urgent.write("/start")
@@ -292,7 +294,7 @@ async def test_an_unclaimed_case_is_announced_again_and_an_urgent_one_sooner(set
         flagged = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
         clock.advance(timedelta(minutes=6))  # a third of 15 minutes has passed
         reminder = await api.wait_for_bot_message(GROUP, lambda m: "URGENT" in (m.text or ""))
-        assert reminder.message_id != flagged.message_id and "Rappel" in reminder.text
+        assert reminder.message_id != flagged.message_id and "Rappel" in reminder.said
 
 
 async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one_caseworker(
@@ -308,8 +310,8 @@ async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one
         from bot.conversation.service import Inbound
         from bot.engine import Command, Press
 
-        def inbound(user: int, event: object, key: str, staff_press: StaffPress | None = None) -> Inbound:
-            return Inbound("telegram", str(user), str(user), event, update_key=key, staff_press=staff_press)  # type: ignore[arg-type]
+        def inbound(user: int, event: Press | Command, key: str, staff_press: StaffPress | None = None) -> Inbound:
+            return Inbound("telegram", str(user), str(user), event, update_key=key, staff_press=staff_press)
 
         async with first.sessions.begin() as session:
             await first.service.handle(session, inbound(7100, Command("start"), "1"))
@@ -318,10 +320,9 @@ async def test_two_bot_processes_sharing_the_database_give_a_case_to_exactly_one
         async with first.sessions() as session:
             case = (await session.execute(select(Conversation.public_id))).scalar_one()
 
-        async def claim(core: object, user: int, key: str) -> str | None:
-            assert hasattr(core, "sessions")
-            async with core.sessions.begin() as session:  # type: ignore[attr-defined]
-                outcome = await core.service.handle(  # type: ignore[attr-defined]
+        async def claim(core: Core, user: int, key: str) -> str:
+            async with core.sessions.begin() as session:
+                outcome = await core.service.handle(
                     session, inbound(user, Press(0, ""), key, StaffPress("claim", case))
                 )
             return str(outcome.toast)
@@ -403,10 +404,10 @@ async def test_an_edit_and_a_forward_during_a_case_reach_the_caseworker_marked_a
     await team.said_to(MARIE, "أنا في باريس")
     api.user_edits(victim.user_id, _user_message_id(api, victim.user_id, first), "أنا في ليون")
     edited = await team.said_to(MARIE, "أنا في ليون")
-    assert edited.text.startswith(f"[{case}] (message modifié)")
+    assert edited.said.startswith(f"[{case}] (message modifié)")
     api.user_sends_text(victim.user_id, "تعال غدا", forwarded_from="Boss")
     forwarded = await team.said_to(MARIE, "تعال غدا")
-    assert "(message transféré" in forwarded.text
+    assert "(message transféré" in forwarded.said
     async with team.running.core.sessions() as session:
         entries = await read_transcript(session, case, recipient)
     kinds = {(e.kind, e.text) for e in entries if e.who == "victim"}
@@ -424,9 +425,9 @@ async def test_bidirectional_overrides_and_html_reach_the_caseworker_harmless(te
     victim.write("facture\u202egpj.exe\u200d\u0007 <b>urgent</b> <a href='x'>ici</a>")
     relayed = await team.said_to(MARIE, "facture")
     for char in ("\u202e", "\u200d", "\u0007"):
-        assert char not in relayed.text
-    assert "[U+202E]" in relayed.text and "[U+200D]" in relayed.text and "[U+0007]" in relayed.text
-    assert "<b>urgent</b>" in relayed.text and relayed.entities in (None, [])  # shown as typed, not as markup
+        assert char not in relayed.said
+    assert "[U+202E]" in relayed.said and "[U+200D]" in relayed.said and "[U+0007]" in relayed.said
+    assert "<b>urgent</b>" in relayed.said and relayed.entities in (None, [])  # shown as typed, not as markup
     call = next(c for c in reversed(api.calls_of("sendMessage")) if c.params.get("chat_id") == MARIE)
     assert "&lt;b&gt;urgent&lt;/b&gt;" in call.params["text"]
 
@@ -459,7 +460,7 @@ async def test_a_caseworker_with_two_cases_answers_by_replying_or_switches_with_
     assert not any("Après /case" in (m.text or "") for m in api.bot_messages(second.user_id))
     api.user_sends_text(MARIE, "/cases")
     listing = await team.said_to(MARIE, "Vos dossiers")
-    assert case_one in listing.text and case_two in listing.text and "(en cours)" in listing.text
+    assert case_one in listing.said and case_two in listing.said and "(en cours)" in listing.said
 
 
 async def test_a_429_storm_during_a_case_delays_messages_but_loses_and_repeats_none(team: Team) -> None:
@@ -473,8 +474,8 @@ async def test_a_429_storm_during_a_case_delays_messages_but_loses_and_repeats_n
         await team.said_to(MARIE, f"رسالة {n}")
         await team.said_to(victim.user_id, f"Réponse {n}")
     await asyncio.sleep(0.5)
-    to_marie = [m.text for m in api.bot_messages(MARIE) if "رسالة" in (m.text or "")]
-    to_victim = [m.text for m in api.bot_messages(victim.user_id) if "Réponse" in (m.text or "")]
+    to_marie = [m.said for m in api.bot_messages(MARIE) if "رسالة" in (m.text or "")]
+    to_victim = [m.said for m in api.bot_messages(victim.user_id) if "Réponse" in (m.text or "")]
     assert [any(f"رسالة {n}" in t for t in to_marie) for n in range(3)] == [True] * 3 and len(to_marie) == 3
     assert len(to_victim) == 3 and all(f"Réponse {n}" in to_victim[n] for n in range(3))  # in order, once each
     assert sum(1 for c in api.calls_of("sendMessage") if c.status == 429) == 6
@@ -508,7 +509,7 @@ async def test_a_notice_and_a_relay_pending_when_the_bot_stops_are_delivered_onc
                 for row in (await session.execute(select(OutboxMessage))).scalars():
                     row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
             notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
-            case = notice.text.split()[2]
+            case = notice.said.split()[2]
             api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
             await api.wait_for_bot_message(MARIE, lambda m: "Résumé" in (m.text or ""))
             await asyncio.sleep(0.5)

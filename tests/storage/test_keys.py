@@ -155,6 +155,11 @@ def test_the_private_key_scan_never_opens_the_live_database_files(
     key.write_bytes(keyfiles.PRIVATE_MARKER + b" rest of a key file")
     read: list[str] = []
     real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+
+    def reading(self: Path) -> bytes:
+        read.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", reading)
     assert keyfiles.private_keys_under(tmp_path) == [key]
     assert read == ["forgotten.key"]

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from bot.app.settings import Settings
 from storage.crypto import RecipientPrivateKey
@@ -157,7 +157,7 @@ async def test_a_flipped_byte_in_one_stored_entry_names_that_entry(
             damaged = bytearray(row.sealed)
             damaged[20] ^= 0x01
             await connection.execute(
-                TranscriptEntry.__table__.update()
+                update(TranscriptEntry)
                 .where(TranscriptEntry.seq == 5, TranscriptEntry.conversation_id == row.conversation_id)
                 .values(sealed=bytes(damaged))
             )

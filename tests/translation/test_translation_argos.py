@@ -238,7 +238,7 @@ async def test_a_language_without_a_catalog_is_offered_and_spoken_through_machin
         safety = await victim.question()
         texts = victim.texts()
         told = [i for i, t in enumerate(texts) if t.startswith("[en>de] There is no human translation")]
-        assert len(told) == 1 and told[0] < texts.index(safety.text)  # told once, in German, before the prompts
+        assert len(told) == 1 and told[0] < texts.index(safety.said)  # told once, in German, before the prompts
         assert catalogs.render("en", Msg("mt.notice")).endswith(texts[told[0]].rpartition("[en>de] ")[2])
         assert safety.text == "[en>de] " + catalogs.render("en", Msg("intake.safety.ask"))
         assert [b["text"] for b in safety.inline_keyboard[0]] == ["[en>de] Yes", "[en>de] No"]
