@@ -107,7 +107,6 @@ async def running_bot(
         await core.close()
 
 
-
 @contextlib.asynccontextmanager
 async def intake_in_english(
     settings: Settings, user_id: int, *, clock: Callable[[], datetime] = utcnow

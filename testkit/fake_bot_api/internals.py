@@ -295,4 +295,3 @@ async def _read_multipart(
         else:
             params[part.name] = _decode_form_value(part.name, await part.text())
     return params, files
-

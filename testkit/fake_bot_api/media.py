@@ -120,4 +120,3 @@ class _Media(_Params):
             "file_size": len(record.content),
             "file_path": record.file_path,
         }
-

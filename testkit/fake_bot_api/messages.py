@@ -186,4 +186,3 @@ class _Messages(_Params):
                 msg.source_text = str(raw)
         self._add_message(chat, msg)
         return {"message_id": msg.message_id}
-

@@ -19,10 +19,10 @@ from testkit.fake_bot_api.internals import (
     _utf16_len,
 )
 from testkit.fake_bot_api.markup import (
-    _parse_html,
     _parse_markdown_legacy,
     _parse_markdown_v2,
 )
+from testkit.fake_bot_api.markup_html import _parse_html
 from testkit.fake_bot_api.records import (
     FakeMessage,
     JSONDict,
@@ -93,29 +93,7 @@ class _Params(_Faults):
         if not isinstance(raw, dict):
             raise _ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
         if "inline_keyboard" in raw:
-            rows = raw["inline_keyboard"]
-            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _ApiError(400, "Bad Request: can't parse inline keyboard markup JSON object")
-            total = 0
-            for row in rows:
-                for button in row:
-                    total += 1
-                    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                        raise _ApiError(
-                            400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String'
-                        )
-                    if not any(k in button for k in _INLINE_BUTTON_ACTIONS):
-                        raise _ApiError(
-                            400,
-                            "Bad Request: can't parse inline keyboard button: "
-                            "Text buttons are unallowed in the inline keyboard",
-                        )
-                    if "callback_data" in button:
-                        data = button["callback_data"]
-                        if not isinstance(data, str) or not 1 <= len(data.encode()) <= 64:
-                            raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-            if total > 100:
-                raise _ApiError(400, "Bad Request: reply markup is too long")
+            _check_inline_keyboard(raw["inline_keyboard"])
             return raw
         if inline_only:
             raise _ApiError(400, "Bad Request: inline keyboard expected")
@@ -195,3 +173,26 @@ class _Params(_Faults):
             return self._new_file(folder, ext, b"", prefix), None
         raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
 
+
+def _check_inline_keyboard(rows: Any) -> None:
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _ApiError(400, "Bad Request: can't parse inline keyboard markup JSON object")
+    for row in rows:
+        for button in row:
+            _check_inline_button(button)
+    if sum(len(row) for row in rows) > 100:
+        raise _ApiError(400, "Bad Request: reply markup is too long")
+
+
+def _check_inline_button(button: Any) -> None:
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+        raise _ApiError(400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String')
+    if not any(k in button for k in _INLINE_BUTTON_ACTIONS):
+        raise _ApiError(
+            400,
+            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+        )
+    if "callback_data" in button:
+        data = button["callback_data"]
+        if not isinstance(data, str) or not 1 <= len(data.encode()) <= 64:
+            raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")

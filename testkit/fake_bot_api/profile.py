@@ -128,4 +128,3 @@ class _Profile(_Params):
 
     async def _m_get_my_name(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         return {"name": self._get_text(self._names, params) or self.bot_first_name}
-

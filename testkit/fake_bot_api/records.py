@@ -171,4 +171,3 @@ class WebhookDelivery:
     error: str | None
     at: float
     duration: float
-

@@ -116,4 +116,3 @@ class _Server(_Webhook):
         if record is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         return web.Response(body=record.content, content_type="application/octet-stream")
-

@@ -356,4 +356,3 @@ class _Users(_Queries):
                 }
             }
         )
-

@@ -127,4 +127,3 @@ class _Waiting(_Queries):
                 f"(webhook={self._webhook_url!r}, last webhook error={self.webhook_last_error!r})"
             ),
         )
-

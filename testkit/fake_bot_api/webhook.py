@@ -207,4 +207,3 @@ class _Webhook(_Params):
                 out["last_error_date"] = self._webhook_last_error_date
                 out["last_error_message"] = self.webhook_last_error
         return out
-

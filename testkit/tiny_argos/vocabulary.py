@@ -1,7 +1,6 @@
 """The tiny models' vocabulary: one SentencePiece model shared by every package (byte fallback, so any
 text round-trips), with a piece for each language tag and placeholder."""
 
-
 from __future__ import annotations
 
 import io
@@ -41,7 +40,6 @@ TAG_PIECES: tuple[str, ...] = tuple(
 
 MAX_SOURCE_TOKENS = 1024
 MAX_TAG_PIECES = 16
-
 
 
 # --- SentencePiece ----------------------------------------------------------
@@ -177,5 +175,3 @@ def tag_pieces(processor: sentencepiece.SentencePieceProcessor, tag: str) -> lis
     if pieces and pieces[0] == "▁":
         pieces = pieces[1:]
     return pieces
-
-

@@ -24,7 +24,6 @@ layer norm reads it, so those layer norms are the identity):
   beam search, float32 or int8, reproduce the input exactly.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -100,7 +99,6 @@ _COPY_LOGIT = 20.0
 _TAG_LOGIT = 50.0
 _EOS_LOGIT = 40.0
 _MAX_CODE_CORRELATION = 0.44
-
 
 
 # --- weights ----------------------------------------------------------------
@@ -263,5 +261,3 @@ def copy_spec(vocabulary: Sequence[str], tag_ids: Sequence[int]) -> Any:
     spec.register_source_vocabulary(list(vocabulary))
     spec.register_target_vocabulary(list(vocabulary))
     return spec
-
-
