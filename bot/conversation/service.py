@@ -23,6 +23,7 @@ from bot import engine
 from bot.channels.base import Inbound, Outcome
 from bot.clock import Clock, utcnow
 from bot.conversation.effects import EffectApplier, Turn
+from bot.conversation.limits import is_quick_exit
 from bot.engine import Dialog, Effect, Msg, State
 from bot.errors import SealError
 from bot.handoff import Handoff
@@ -94,6 +95,8 @@ class ConversationService:
         if inbound.edited:
             return await self._edited(session, inbound, user_ref, now)
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
+        if conversation is None and is_quick_exit(inbound.event):
+            return await self._exit_again(session, inbound, user_ref, now)
         reading = await self._read(conversation, inbound)
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(
@@ -126,6 +129,23 @@ class ConversationService:
     async def erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
         """The quick exit: erase what the channel lets us erase from the person's phone."""
         await self.effects.erase(session, conversation, now)
+
+    async def _exit_again(self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime) -> Outcome:
+        """An exit with no conversation open (a second press, an old button, `/exit` after the button).
+
+        It opens nothing and says nothing: the last conversation's chat is erased again, the
+        exit just typed included, so the chat stays empty."""
+        if not await self._claim(session, inbound, now):
+            return Outcome(None, duplicate=True)
+        latest = await repo.latest_conversation(session, inbound.channel, user_ref)
+        if latest is None:
+            return Outcome(None)
+        if inbound.message_ref is not None:
+            await repo.record_inbound(session, latest.id, inbound.message_ref, now)
+        await self.erase(session, latest, now)
+        entry = Entry("system", now.isoformat(), "event", text="the victim used the quick exit again")
+        await self.transcript.append(session, latest, [entry])
+        return Outcome(latest.id)
 
     async def _read(self, conversation: Conversation | None, inbound: Inbound) -> Reading:
         """The working state, the language, and the languages that can be offered."""
