@@ -192,14 +192,13 @@ class ConversationService:
         inbound: Inbound,
         now: datetime,
     ) -> bool:
-        """During a case, what the person writes goes to the people who have it (and into the transcript)."""
+        """During a case, what the person writes goes to the people who have it (the handoff records it)."""
         if self.handoff is None or not isinstance(event, engine.TextIn | engine.Media):
             return False
         if not await self.handoff.from_victim(
             session, conversation, event, entries, inbound.chat, inbound.message_ref, now
         ):
             return False
-        await self.transcript.append(session, conversation, entries)
         conversation.updated_at = now
         return True
 
@@ -222,9 +221,11 @@ class ConversationService:
         if not await self._claim(session, inbound, now):
             return Outcome(None, duplicate=True)
         entries = [replace(entry, kind="edit") for entry in said]
-        if self.handoff is not None:
-            await self.handoff.from_victim(session, conversation, inbound.event, entries, inbound.chat, None, now)
-        await self.transcript.append(session, conversation, entries)
+        relayed = self.handoff is not None and await self.handoff.from_victim(
+            session, conversation, inbound.event, entries, inbound.chat, None, now
+        )
+        if not relayed:  # a relayed edit is recorded by the handoff
+            await self.transcript.append(session, conversation, entries)
         return Outcome(conversation.id)
 
     async def _open(

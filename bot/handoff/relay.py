@@ -7,8 +7,9 @@ contacts are passed on as copies.
 A caseworker's words reach the person translated into their language and marked
 as machine translation in it; an interpreter's reach the person as written and
 the caseworker translated. Whatever the person writes while the case still
-waits is added to its summary. Everything relayed by the staff is kept in the
-transcript (the person's words are kept by the conversation service).
+waits is added to its summary. Everything relayed is kept in the transcript,
+the person's words before what the bot answers them (before the case is taken,
+the conversation service keeps them).
 """
 
 from __future__ import annotations
@@ -71,11 +72,15 @@ class Relay:
         message_ref: str | None,
         now: datetime,
     ) -> bool:
-        """Relay what the person wrote to whoever has the case; False when nobody has it yet."""
+        """Relay what the person wrote to whoever has the case; False when nobody has it yet.
+
+        When it is relayed, the person's words (`said`) are recorded first, before anything the
+        bot answers them, so the transcript keeps the order of events."""
         if conversation.case_status not in OPEN or conversation.caseworker_id is None:
             if conversation.case_status == "queued" and isinstance(event, engine.TextIn) and said:
                 self._add_to_summary(conversation, said[0], now)
             return False
+        await self.transcript.append(session, conversation, said)
         if isinstance(event, engine.TextIn):
             entry = said[0] if said else None
             await self._words(session, conversation, conversation.caseworker_id, event.text, entry, now)
