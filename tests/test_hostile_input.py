@@ -94,7 +94,7 @@ async def test_an_exit_after_the_exit_in_any_form_leaves_the_chat_empty(
 
         # Writing something else later starts a new conversation, as before.
         victim.write("hello")
-        assert "Choose your language" in (await victim.question()).text
+        assert "Choose your language" in ((await victim.question()).text or "")
         assert await _conversations(running) == 2
 
 

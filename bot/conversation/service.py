@@ -314,8 +314,28 @@ class ConversationService:
             text = f"/{event.name} {event.args}".strip()
             return [Entry("victim", at, "command", text=text, language=language, step=step)], False
         if isinstance(event, engine.Media):
-            return [Entry("victim", at, "media", text=event.kind, step=step)], False
+            return await self._media_said(event, language, step, at)
         return [], False
+
+    async def _media_said(
+        self, event: engine.Media, language: str | None, step: str | None, at: str
+    ) -> tuple[list[Entry], bool]:
+        """A file the person sent; its caption is their words, translated like any free text."""
+        if not event.caption:
+            return [Entry("victim", at, "media", text=event.kind, step=step)], False
+        translation, needs_interpreter = await self._to_staff(event.caption, language)
+        entry = Entry(
+            "victim",
+            at,
+            "media",
+            text=event.kind,
+            caption=event.caption,
+            language=language,
+            step=step,
+            translation=translation,
+            machine_translated=translation is not None,
+        )
+        return [entry], needs_interpreter
 
     async def _to_staff(self, text: str, source: str | None) -> tuple[str | None, bool]:
         """The victim's words in the staff language (or None), and whether an interpreter is needed."""

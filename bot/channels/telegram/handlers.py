@@ -37,7 +37,7 @@ def _event(message: Message) -> engine.Event:
     if message.text is not None:
         return parse_command(message.text) or engine.TextIn(message.text)
     kind = message.content_type
-    return engine.Media(str(getattr(kind, "value", kind)))
+    return engine.Media(str(getattr(kind, "value", kind)), caption=message.caption or None)
 
 
 def _file(message: Message) -> tuple[str, int | None, str, str | None] | None:
