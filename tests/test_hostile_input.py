@@ -127,6 +127,7 @@ async def test_a_victims_button_pressed_in_the_staff_group_opens_nothing_there(s
             for data in ("1:en", f"1:{EXIT_VALUE}", "3:__human__")
         ]
         answers = [await api.wait_for_callback_answer(update) for update in pressed]
+        api.user_sends_text(STRANGER, "/start", chat_id=GROUP)  # what is said there is not read
         await _quiet(api, sent_before)
         assert [answer.text for answer in answers] == [None] * len(pressed)
         assert len(api.bot_messages(GROUP)) == in_group
