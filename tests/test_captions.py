@@ -125,6 +125,23 @@ async def test_a_caption_during_a_case_reaches_the_caseworker_translated_and_the
     assert (media.caption, media.translation) == ("no pay since March", "[en>fr] no pay since March")
 
 
+async def test_a_caption_sent_while_the_case_waits_is_in_the_summary_the_caseworker_gets(office: Office) -> None:
+    api = office.api
+    victim = Victim(api, user_id=4204, language_code="en")
+    victim.write("/start")
+    await victim.answer("English")
+    victim.write("/human")
+    notice = await api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
+    answered = len(api.bot_messages(victim.user_id))
+    api.user_sends_photo(victim.user_id, caption="the address where I sleep")
+    await api.wait_until(lambda: len(api.bot_messages(victim.user_id)) > answered, 10)  # "a person will answer"
+    async with office.running.core.sessions() as session:
+        case = (await session.execute(select(Conversation.public_id))).scalar_one()
+    api.user_presses(MARIE, notice.message_id, StaffPress("claim", case).data(), chat_id=GROUP)
+    summary = await api.wait_for_bot_message(MARIE, lambda m: "Résumé de l'entretien" in (m.text or ""))
+    assert for_staff("[en>fr] the address where I sleep") in (summary.text or "")
+
+
 async def test_a_caption_too_long_for_a_copy_follows_it_as_a_message(office: Office) -> None:
     api = office.api
     victim = Victim(api, user_id=4203, language_code="en")

@@ -133,3 +133,11 @@ async def test_a_victims_button_pressed_in_the_staff_group_opens_nothing_there(s
         assert len(api.bot_messages(GROUP)) == in_group
         assert api.bot_messages(STRANGER) == []
         assert await _conversations(running) == 1
+
+
+async def test_an_exit_as_the_very_first_message_opens_nothing(settings: Settings) -> None:
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
+        victim = Victim(api, user_id=4104, language_code="en")
+        victim.write("/exit")
+        await _quiet(api, 0)
+        assert await _conversations(running) == 0
