@@ -138,9 +138,12 @@ def render_json(case: str, entries: list[Entry]) -> str:
 def _original(entry: Entry) -> str:
     if entry.kind == "answers":
         return "; ".join(f"{k}: {_answer(v)}" for k, v in (entry.answer or {}).items())
+    under = f"\n{entry.caption}" if entry.caption else ""  # the words written under a file
     if entry.data is not None:  # a file: its content is in the JSON export
         size = len(entry.data) * 3 // 4
-        return f"{entry.text}: {entry.name} ({entry.mime or 'unknown type'}, about {size:,} bytes)"
+        return f"{entry.text}: {entry.name} ({entry.mime or 'unknown type'}, about {size:,} bytes){under}"
+    if under:
+        return f"{entry.text}:{under}"
     return (entry.text or "") if entry.by is None else f"{entry.by}: {entry.text or ''}"
 
 

@@ -138,11 +138,18 @@ class EffectApplier:
         log.info("handed off", extra={"case": conversation.public_id, "reason": effect.reason})
         conversation.language = turn.language
         if self.handoff is not None and conversation.case_status is None:
+            # The handoff records what it tells the person itself: what came before goes in first.
+            await self._record(turn)
             turn.entries.extend(
                 await self.handoff.queue(
                     turn.session, conversation, turn.state, turn.translations, effect.reason, turn.now
                 )
             )
+
+    async def _record(self, turn: Turn) -> None:
+        """Write what the turn has built up so far into the transcript, keeping the order of events."""
+        await self.transcript.append(turn.session, turn.conversation, turn.entries)
+        turn.entries.clear()
 
     async def _toast(self, turn: Turn, effect: engine.Toast) -> None:
         turn.toast = self.catalogs.render(turn.language, effect.text)

@@ -178,5 +178,5 @@ def _said(event: engine.Event, language: str | None, at: str) -> list[Entry]:
     if isinstance(event, engine.Start):
         return [Entry("victim", at, "command", text="/start", language=language)]
     if isinstance(event, engine.Media):
-        return [Entry("victim", at, "media", text=event.kind)]
+        return [Entry("victim", at, "media", text=event.kind, caption=event.caption)]
     return [Entry("victim", at, "event", text="pressed a button of an earlier conversation")]

@@ -111,7 +111,7 @@ def _event_to_dict(event: engine.Event) -> dict[str, Any]:
     if isinstance(event, engine.Command):
         return {"type": "command", "name": event.name, "args": event.args}
     if isinstance(event, engine.Media):
-        return {"type": "media", "kind": event.kind}
+        return {"type": "media", "kind": event.kind, "caption": event.caption}
     return {"type": "start"}
 
 
@@ -124,5 +124,6 @@ def _event_from_dict(data: dict[str, Any]) -> engine.Event:
     if kind == "command":
         return engine.Command(str(data["name"]), str(data.get("args", "")))
     if kind == "media":
-        return engine.Media(str(data["kind"]))
+        caption = data.get("caption")
+        return engine.Media(str(data["kind"]), str(caption) if caption is not None else None)
     return engine.Start()

@@ -23,6 +23,7 @@ from bot import engine
 from bot.channels.base import Inbound, Outcome
 from bot.clock import Clock, utcnow
 from bot.conversation.effects import EffectApplier, Turn
+from bot.conversation.limits import is_quick_exit
 from bot.engine import Dialog, Effect, Msg, State
 from bot.errors import SealError
 from bot.handoff import Handoff
@@ -94,6 +95,8 @@ class ConversationService:
         if inbound.edited:
             return await self._edited(session, inbound, user_ref, now)
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
+        if conversation is None and is_quick_exit(inbound.event):
+            return await self._exit_again(session, inbound, user_ref, now)
         reading = await self._read(conversation, inbound)
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(
@@ -126,6 +129,23 @@ class ConversationService:
     async def erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
         """The quick exit: erase what the channel lets us erase from the person's phone."""
         await self.effects.erase(session, conversation, now)
+
+    async def _exit_again(self, session: AsyncSession, inbound: Inbound, user_ref: str, now: datetime) -> Outcome:
+        """An exit with no conversation open (a second press, an old button, `/exit` after the button).
+
+        It opens nothing and says nothing: the last conversation's chat is erased again, the
+        exit just typed included, so the chat stays empty."""
+        if not await self._claim(session, inbound, now):
+            return Outcome(None, duplicate=True)
+        latest = await repo.latest_conversation(session, inbound.channel, user_ref)
+        if latest is None:
+            return Outcome(None)
+        if inbound.message_ref is not None:
+            await repo.record_inbound(session, latest.id, inbound.message_ref, now)
+        await self.erase(session, latest, now)
+        entry = Entry("system", now.isoformat(), "event", text="the victim used the quick exit again")
+        await self.transcript.append(session, latest, [entry])
+        return Outcome(latest.id)
 
     async def _read(self, conversation: Conversation | None, inbound: Inbound) -> Reading:
         """The working state, the language, and the languages that can be offered."""
@@ -172,14 +192,13 @@ class ConversationService:
         inbound: Inbound,
         now: datetime,
     ) -> bool:
-        """During a case, what the person writes goes to the people who have it (and into the transcript)."""
+        """During a case, what the person writes goes to the people who have it (the handoff records it)."""
         if self.handoff is None or not isinstance(event, engine.TextIn | engine.Media):
             return False
         if not await self.handoff.from_victim(
             session, conversation, event, entries, inbound.chat, inbound.message_ref, now
         ):
             return False
-        await self.transcript.append(session, conversation, entries)
         conversation.updated_at = now
         return True
 
@@ -202,9 +221,11 @@ class ConversationService:
         if not await self._claim(session, inbound, now):
             return Outcome(None, duplicate=True)
         entries = [replace(entry, kind="edit") for entry in said]
-        if self.handoff is not None:
-            await self.handoff.from_victim(session, conversation, inbound.event, entries, inbound.chat, None, now)
-        await self.transcript.append(session, conversation, entries)
+        relayed = self.handoff is not None and await self.handoff.from_victim(
+            session, conversation, inbound.event, entries, inbound.chat, None, now
+        )
+        if not relayed:  # a relayed edit is recorded by the handoff
+            await self.transcript.append(session, conversation, entries)
         return Outcome(conversation.id)
 
     async def _open(
@@ -293,8 +314,28 @@ class ConversationService:
             text = f"/{event.name} {event.args}".strip()
             return [Entry("victim", at, "command", text=text, language=language, step=step)], False
         if isinstance(event, engine.Media):
-            return [Entry("victim", at, "media", text=event.kind, step=step)], False
+            return await self._media_said(event, language, step, at)
         return [], False
+
+    async def _media_said(
+        self, event: engine.Media, language: str | None, step: str | None, at: str
+    ) -> tuple[list[Entry], bool]:
+        """A file the person sent; its caption is their words, translated like any free text."""
+        if not event.caption:
+            return [Entry("victim", at, "media", text=event.kind, step=step)], False
+        translation, needs_interpreter = await self._to_staff(event.caption, language)
+        entry = Entry(
+            "victim",
+            at,
+            "media",
+            text=event.kind,
+            caption=event.caption,
+            language=language,
+            step=step,
+            translation=translation,
+            machine_translated=translation is not None,
+        )
+        return [entry], needs_interpreter
 
     async def _to_staff(self, text: str, source: str | None) -> tuple[str | None, bool]:
         """The victim's words in the staff language (or None), and whether an interpreter is needed."""

@@ -38,9 +38,10 @@ class Command:
 
 @dataclass(frozen=True)
 class Media:
-    """Something that is not text (a photo, a voice message ...)."""
+    """Something that is not text (a photo, a voice message ...), with the words written under it."""
 
     kind: str
+    caption: str | None = None
 
 
 Event: TypeAlias = Start | TextIn | Press | Command | Media

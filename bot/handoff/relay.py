@@ -3,12 +3,14 @@
 The person's words reach the caseworker translated into the staff language,
 marked as machine translation, with the original beneath; an interpreter sees
 them as written. Photos, documents, voice messages, and shared locations and
-contacts are passed on as copies.
+contacts are passed on as copies; the words written under a photo, video or
+document go with its copy the same way (after it, when too long for a caption).
 A caseworker's words reach the person translated into their language and marked
 as machine translation in it; an interpreter's reach the person as written and
 the caseworker translated. Whatever the person writes while the case still
-waits is added to its summary. Everything relayed by the staff is kept in the
-transcript (the person's words are kept by the conversation service).
+waits is added to its summary. Everything relayed is kept in the transcript,
+the person's words before what the bot answers them (before the case is taken,
+the conversation service keeps them).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ log = logging.getLogger("accueil.handoff")
 RELAYED_MEDIA = frozenset({"photo", "document", "voice", "video", "audio", "video_note"})
 #: What the person shares that is passed on as a copy after a line naming the case (no caption).
 SHARED = frozenset({"location", "contact"})
+#: The longest caption Telegram puts under a photo, video or document (in UTF-16 code units).
+CAPTION_LIMIT = 1024
 
 
 class Relay:
@@ -71,16 +75,23 @@ class Relay:
         message_ref: str | None,
         now: datetime,
     ) -> bool:
-        """Relay what the person wrote to whoever has the case; False when nobody has it yet."""
+        """Relay what the person wrote to whoever has the case; False when nobody has it yet.
+
+        When it is relayed, the person's words (`said`) are recorded first, before anything the
+        bot answers them, so the transcript keeps the order of events."""
         if conversation.case_status not in OPEN or conversation.caseworker_id is None:
-            if conversation.case_status == "queued" and isinstance(event, engine.TextIn) and said:
+            if conversation.case_status == "queued" and said and _written(said[0]):
                 self._add_to_summary(conversation, said[0], now)
             return False
+        await self.transcript.append(session, conversation, said)
         if isinstance(event, engine.TextIn):
             entry = said[0] if said else None
             await self._words(session, conversation, conversation.caseworker_id, event.text, entry, now)
-        elif message_ref is not None and event.kind in RELAYED_MEDIA | SHARED:
-            await self._pass_on(session, conversation, event.kind, (chat, message_ref), now)
+        elif message_ref is not None and event.kind in SHARED:
+            await self._share(session, conversation, event.kind, (chat, message_ref), now)
+        elif message_ref is not None and event.kind in RELAYED_MEDIA:
+            entry = said[0] if said else None
+            await self._pass_on(session, conversation, event.kind, entry, (chat, message_ref), now)
         else:
             await self.victim.tell(session, conversation, Msg("handoff.media_not_relayed"), now)
         return True
@@ -105,21 +116,44 @@ class Relay:
             original = texts.original_for_interpreter(case, text)
             await self.notifier.tell(session, conversation, conversation.interpreter_id, original, now)
 
-    async def _pass_on(
+    async def _share(
         self, session: AsyncSession, conversation: Conversation, kind: str, source: tuple[str, str], now: datetime
     ) -> None:
-        case = conversation.public_id
+        """A location or contact: a line naming the case, then the copy (it takes no caption)."""
         for staff_id in _members(conversation):
-            if kind in SHARED:
-                await self.notifier.tell(session, conversation, staff_id, texts.shared_head(case, kind), now)
-                await self.notifier.pass_on(session, conversation, staff_id, source, "", now)
-            else:
-                await self.notifier.pass_on(
-                    session, conversation, staff_id, source, texts.media_caption(case, kind), now
-                )
+            await self.notifier.tell(
+                session, conversation, staff_id, texts.shared_head(conversation.public_id, kind), now
+            )
+            await self.notifier.pass_on(session, conversation, staff_id, source, "", now)
+
+    async def _pass_on(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        kind: str,
+        entry: Entry | None,
+        source: tuple[str, str],
+        now: datetime,
+    ) -> None:
+        """A copy to whoever has the case, its caption the person's words: translated for the caseworker,
+        as written for the interpreter. Too long for a caption, the words follow the copy as a message."""
+        case = conversation.public_id
+        caption = entry.caption if entry is not None else None
+        for staff_id in _members(conversation):
+            words: list[str] = []
+            if caption and staff_id == conversation.interpreter_id:
+                words = texts.original_words(caption)
+            elif caption and entry is not None:
+                words = texts.victim_words(caption, entry.translation, conversation.language, self.staff_language)
+            full = texts.captioned(case, kind, words)
+            if _fits_caption(full):
+                await self.notifier.pass_on(session, conversation, staff_id, source, full, now)
+                continue
+            await self.notifier.pass_on(session, conversation, staff_id, source, texts.caption_follows(case, kind), now)
+            await self.notifier.tell(session, conversation, staff_id, full, now)
 
     def _add_to_summary(self, conversation: Conversation, entry: Entry, now: datetime) -> None:
-        words = texts.victim_words(entry.text or "", entry.translation, conversation.language, self.staff_language)
+        words = texts.victim_words(_written(entry), entry.translation, conversation.language, self.staff_language)
         self.summaries.add(conversation, words, now)
 
     # --- the staff → the person -------------------------------------------------------------
@@ -194,6 +228,15 @@ class Relay:
         except TranslationError:
             log.warning("no machine translation for a relayed message", extra={"source": source, "target": target})
             return None
+
+
+def _fits_caption(text: str) -> bool:
+    return len(text.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+
+
+def _written(entry: Entry) -> str:
+    """What the person wrote in an entry: a message's text, a file's caption."""
+    return (entry.caption or "") if entry.kind == "media" else (entry.text or "")
 
 
 def _members(conversation: Conversation) -> list[int]:

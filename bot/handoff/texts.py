@@ -288,8 +288,26 @@ def relayed_head(case: str, kind: str | None) -> str:
     return f"{tag(case)}{HOW_WRITTEN.get(kind or '', '')}"
 
 
+CAPTION_FOLLOWS = "(légende dans le message suivant)"
+
+
 def media_caption(case: str, kind: str) -> str:
     return f"{tag(case)} {MEDIA_NAMES.get(kind, kind)}"
+
+
+def captioned(case: str, kind: str, words: Sequence[str]) -> str:
+    """The caption of a copy of what the person sent: the case, what it is, and their words under it."""
+    return "\n".join([media_caption(case, kind), *words])
+
+
+def caption_follows(case: str, kind: str) -> str:
+    """The short caption of a copy whose words are too long to go under it: they follow as a message."""
+    return f"{media_caption(case, kind)} {CAPTION_FOLLOWS}"
+
+
+def original_words(text: str) -> list[str]:
+    """The person's words as written, as an interpreter sees them."""
+    return [f"  {for_staff(text)}"]
 
 
 def shared_head(case: str, kind: str) -> str:

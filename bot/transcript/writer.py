@@ -42,6 +42,8 @@ class Entry:
     name: str | None = None
     mime: str | None = None
     data: str | None = None
+    #: The words written under a photo, video or document (its translation in `translation`).
+    caption: str | None = None
 
     def to_bytes(self) -> bytes:
         return json.dumps({k: v for k, v in asdict(self).items() if v not in (None, False)}).encode()

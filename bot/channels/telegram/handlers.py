@@ -37,7 +37,7 @@ def _event(message: Message) -> engine.Event:
     if message.text is not None:
         return parse_command(message.text) or engine.TextIn(message.text)
     kind = message.content_type
-    return engine.Media(str(getattr(kind, "value", kind)))
+    return engine.Media(str(getattr(kind, "value", kind)), caption=message.caption or None)
 
 
 def _file(message: Message) -> tuple[str, int | None, str, str | None] | None:
@@ -151,6 +151,15 @@ async def on_press(query: CallbackQuery, event_update: Update, receiver: Receive
     await _reply(query.bot, query.from_user.id, outcome)
 
 
+async def on_staff_group_press(query: CallbackQuery, event_update: Update, receiver: Receiver) -> None:
+    """In the staff group only staff buttons (Claim) are read. A victim's button data pressed there,
+    forged or not, by staff or not, opens no conversation and posts nothing: the spinner just stops."""
+    if StaffPress.parse(query.data or "") is None:
+        await _answer(query, None)
+        return
+    await on_press(query, event_update, receiver)
+
+
 async def _reply(bot: Bot | None, chat: int, outcome: Outcome) -> None:
     """A staff member's direct answer (a list of cases, say): sent now, it concerns no one case."""
     if outcome.reply is None or bot is None:
@@ -201,7 +210,7 @@ def build_routers(staff_chat_id: int | None = None) -> list[Router]:
         # The staff group: only presses on its buttons (Claim) are taken; what is said there is not read.
         staff_group = Router(name="staff_group")
         staff_group.callback_query.filter(F.message.chat.id == staff_chat_id)
-        staff_group.callback_query.register(on_press)
+        staff_group.callback_query.register(on_staff_group_press)
         routers.append(staff_group)
     others = Router(name="others")
     others.message.register(on_other_chat)
