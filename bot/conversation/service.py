@@ -97,6 +97,17 @@ class ConversationService:
         conversation = await repo.open_conversation(session, inbound.channel, user_ref)
         if conversation is None and is_quick_exit(inbound.event):
             return await self._exit_again(session, inbound, user_ref, now)
+        return await self._from_victim(session, inbound, conversation, user_ref, now)
+
+    async def _from_victim(
+        self,
+        session: AsyncSession,
+        inbound: Inbound,
+        conversation: Conversation | None,
+        user_ref: str,
+        now: datetime,
+    ) -> Outcome:
+        """Read, translate, claim the update, then relay it to the case or let the engine advance."""
         reading = await self._read(conversation, inbound)
         # Translate before the first write, so no write lock is held while a model runs.
         entries, needs_interpreter = await self._said(
@@ -107,24 +118,32 @@ class ConversationService:
             log.info("duplicate update ignored", extra={"channel": inbound.channel})
             return Outcome(None, duplicate=True)
         if conversation is not None:
-            if needs_interpreter:
-                conversation.interpreter_needed = True
-            if inbound.message_ref is not None:
-                await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
+            await self._note(session, conversation, inbound, needs_interpreter, now)
             if await self._relayed(session, conversation, reading.event, entries, inbound, now):
                 return Outcome(conversation.id)
         if conversation is None or reading.before is None:
             conversation, state, effects = await self._open(session, inbound, user_ref, now, reading)
-            if needs_interpreter:
-                conversation.interpreter_needed = True
-            if inbound.message_ref is not None:
-                await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
+            await self._note(session, conversation, inbound, needs_interpreter, now)
         else:
             state, effects = engine.advance(self.dialog, reading.before, reading.event, now, reading.languages)
             self._keep_translation(reading, state, entries)
         turn = Turn(session, conversation, state, conversation.language, entries, now, reading.translations)
         toast = await self.effects.apply(turn, effects)
         return Outcome(conversation.id, toast=toast, effects=tuple(effects))
+
+    async def _note(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        inbound: Inbound,
+        needs_interpreter: bool,
+        now: datetime,
+    ) -> None:
+        """What the update says about the case: an interpreter needed, a message to erase on quick exit."""
+        if needs_interpreter:
+            conversation.interpreter_needed = True
+        if inbound.message_ref is not None:
+            await repo.record_inbound(session, conversation.id, inbound.message_ref, now)
 
     async def erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
         """The quick exit: erase what the channel lets us erase from the person's phone."""
