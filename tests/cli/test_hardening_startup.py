@@ -10,38 +10,29 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bot.app import checks
-from bot.app.settings import PROJECT_ROOT, load_settings
+from bot.app.settings import load_settings
 from bot.errors import ConfigError
 from bot.transcript import keyfiles
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine, upgrade
+from testkit.accueil import operator_env, run_accueil
 
 PASSPHRASE = "a long enough passphrase"
 BOT_API = "http://127.0.0.1:9"  # nothing listens there: a bot that gets past its checks fails to reach it
 
 
 def _accueil(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**clean, "ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE, **env},
+    return run_accueil(
+        *args, env=operator_env(ACCUEIL_DATA_DIR=str(data_dir), ACCUEIL_KEY_PASSPHRASE=PASSPHRASE, **env)
     )
 
 

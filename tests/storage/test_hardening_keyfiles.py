@@ -7,18 +7,16 @@ the `accueil` command, with exit code 2 and no traceback.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.app.settings import PROJECT_ROOT
 from bot.errors import ConfigError, TranscriptUnreadable
 from bot.transcript import keyfiles
 from storage.crypto import RecipientPrivateKey
+from testkit.accueil import operator_env, run_accueil
 
 PASSPHRASE = "a long enough passphrase"
 
@@ -97,17 +95,8 @@ def test_keys_within_bounds_still_open(key_doc: dict[str, object]) -> None:
 
 
 def _accueil(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**env, "ACCUEIL_DATA_DIR": str(tmp_path / "data"), "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE},
-    )
+    env = operator_env(ACCUEIL_DATA_DIR=str(tmp_path / "data"), ACCUEIL_KEY_PASSPHRASE=PASSPHRASE)
+    return run_accueil(*args, env=env)
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:

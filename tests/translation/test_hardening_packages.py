@@ -7,18 +7,16 @@ metadata, and zip files that unpack to far more than they weigh.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from bot.app.settings import PROJECT_ROOT
 from bot.errors import ConfigError
 from bot.translation import packages
 from bot.translation.argos import discover, is_language_code
+from testkit.accueil import operator_env, run_accueil
 from testkit.tiny_argos import build_package
 
 
@@ -39,17 +37,7 @@ def _repack(source: Path, out: Path, **metadata: str) -> Path:
 
 
 def _accueil(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.app.cli", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**env, "ACCUEIL_DATA_DIR": str(tmp_path / "data")},
-    )
+    return run_accueil(*args, env=operator_env(ACCUEIL_DATA_DIR=str(tmp_path / "data")), timeout=120)
 
 
 def test_a_language_code_that_climbs_out_of_the_models_directory_is_refused(en_fr: Path, tmp_path: Path) -> None:
