@@ -31,9 +31,8 @@ BOT_API = "http://127.0.0.1:9"  # nothing listens there: a bot that gets past it
 
 
 def _accueil(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_accueil(
-        *args, env=operator_env(ACCUEIL_DATA_DIR=str(data_dir), ACCUEIL_KEY_PASSPHRASE=PASSPHRASE, **env)
-    )
+    values = {"ACCUEIL_DATA_DIR": str(data_dir), "ACCUEIL_KEY_PASSPHRASE": PASSPHRASE, **env}
+    return run_accueil(*args, env=operator_env(**values))
 
 
 def _not_logs(stderr: str) -> list[str]:
