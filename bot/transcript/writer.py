@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,12 @@ from storage.models import Conversation, Transcript, TranscriptEpoch
 __all__ = ["Entry", "TranscriptWriter", "find_case", "read_transcript", "rewrap"]
 
 log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=512)
+def _public_key(raw: bytes) -> RecipientPublicKey:
+    """An epoch's public key, parsed once (parsing checks the ML-KEM key, which costs as much as a seal)."""
+    return RecipientPublicKey(raw)
 
 
 class TranscriptWriter:
@@ -54,7 +61,7 @@ class TranscriptWriter:
             state = await repo.transcript(session, conversation.id)
             assert state is not None
         epoch = await self._epoch(session, conversation)
-        case, public = conversation.public_id, RecipientPublicKey(epoch.public_key)
+        case, public = conversation.public_id, _public_key(epoch.public_key)
         seq, previous = state.next_seq, state.last_digest
         for entry in entries:
             sealed = crypto.seal_case_entry(public, case, epoch.epoch, seq, previous, entry.to_bytes())
