@@ -14,11 +14,13 @@ as an attacker who has read the source would.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.errors import SealError, TranscriptUnreadable
 from storage import crypto
@@ -120,7 +122,118 @@ def loot(directory: Path) -> Loot:
     for page, offset in page_images(directory):
         for rowid, values in _leaf_records(page, offset):
             _sort(found, rowid, values)
+    tuples = directory / PG_TUPLES
+    if tuples.exists():
+        for table, values in json.loads(tuples.read_text()):
+            _sort_table(found, table, [_unjson(v) for v in values])
     return found
+
+
+def _sort_table(found: Loot, table: str, v: list[Value]) -> None:
+    """A PostgreSQL tuple, whose table is known; columns in the order the migrations made them."""
+    found.blobs.update(x for x in v if isinstance(x, bytes) and len(x) >= 16)
+    if table == "conversations" and isinstance(v[0], int) and isinstance(v[1], str):
+        found.cases[v[0]] = v[1]
+    elif table == "transcript_entries" and all(x is not None for x in v):
+        found.entries.add((int(v[0]), int(v[1]), int(v[3]), bytes(v[2])))  # type: ignore[arg-type]
+    elif table == "transcript_epochs" and all(x is not None for x in v[:3]):
+        found.publics.add((int(v[0]), int(v[1]), bytes(v[2])))  # type: ignore[arg-type]
+    elif table == "transcript_epoch_keys" and all(x is not None for x in v):
+        found.wraps.add((int(v[0]), int(v[1]), str(v[2]), bytes(v[3])))  # type: ignore[arg-type]
+    elif table == "transcript_keys" and all(x is not None for x in v):
+        found.v1_wraps.add((int(v[0]), str(v[1]), bytes(v[2])))  # type: ignore[arg-type]
+
+
+# --- PostgreSQL: every tuple on every page, live or dead, read with pageinspect ------------------
+
+PG_TUPLES = "pg-tuples.json"
+PG_TABLES = (
+    "conversations",
+    "transcripts",
+    "transcript_keys",
+    "transcript_entries",
+    "transcript_epochs",
+    "transcript_epoch_keys",
+    "outbox",
+    "parked_updates",
+)
+
+
+def _unjson(value: object) -> Value:
+    if isinstance(value, dict):
+        return bytes.fromhex(str(value["hex"]))
+    return value  # type: ignore[return-value]
+
+
+def _varlena(datum: bytes, toast: dict[int, bytes]) -> bytes | None:
+    if datum[0] == 0x01:  # a pointer to the TOAST table: tag, raw size, external size, value id, relation
+        value_id = struct.unpack("<I", datum[10:14])[0]
+        return toast.get(value_id)
+    if datum[0] & 0x01:  # a one-byte header
+        return datum[1 : datum[0] >> 1]
+    if datum[0] & 0x02:  # compressed in line: not what sealed data turns into
+        return None
+    return datum[4 : struct.unpack("<I", datum[:4])[0] >> 2]
+
+
+def _datum(datum: bytes | None, kind: str, toast: dict[int, bytes]) -> object:
+    if datum is None:
+        return None
+    if kind in ("integer", "bigint"):
+        return int.from_bytes(datum, "little", signed=True)
+    if kind in ("bytea", "character varying", "text"):
+        raw = _varlena(datum, toast)
+        if raw is None:
+            return None
+        return {"hex": raw.hex()} if kind == "bytea" else raw.decode("utf-8", "replace")
+    return None
+
+
+async def dump_postgres(connection: Any, to: Path) -> None:
+    """Every tuple version of the tables that matter, as `heap_page_item_attrs` shows them (dead ones too)."""
+    await connection.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+    rows: list[tuple[str, list[object]]] = []
+    for table in PG_TABLES:
+        toast = await _toast(connection, table)
+        columns = await connection.fetch(
+            "SELECT format_type(atttypid, NULL) AS kind FROM pg_attribute "
+            "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            table,
+        )
+        for record in await _tuples(connection, table):
+            rows.append((table, [_datum(d, c["kind"], toast) for d, c in zip(record, columns, strict=False)]))
+    to.write_text(json.dumps(rows))
+
+
+async def _tuples(connection: Any, relation: str) -> list[list[bytes | None]]:
+    pages = await connection.fetchval(
+        "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int", relation
+    )
+    out = []
+    for block in range(int(pages)):
+        found = await connection.fetch(
+            "SELECT t_attrs FROM heap_page_item_attrs(get_raw_page($1, $2), $1::regclass) WHERE t_attrs IS NOT NULL",
+            relation,
+            block,
+        )
+        out.extend([list(r["t_attrs"]) for r in found])
+    return out
+
+
+async def _toast(connection: Any, table: str) -> dict[int, bytes]:
+    relation = await connection.fetchval(
+        "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = $1::regclass AND reltoastrelid <> 0", table
+    )
+    if relation is None:
+        return {}
+    chunks: dict[int, dict[int, bytes]] = {}
+    for chunk_id, chunk_seq, data in await _tuples(connection, relation):
+        if chunk_id is None or chunk_seq is None or data is None:
+            continue
+        raw = _varlena(data, {})
+        if raw is not None:
+            chunks.setdefault(struct.unpack("<I", chunk_id)[0], {})[struct.unpack("<i", chunk_seq)[0]] = raw
+    return {value_id: b"".join(part for _, part in sorted(parts.items())) for value_id, parts in chunks.items()}
 
 
 def _sort(found: Loot, rowid: int, v: list[Value]) -> None:

@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from bot.app.settings import PROJECT_ROOT, Settings
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, TranscriptEntry
 from testkit.fake_bot_api import FakeBotAPI
-from tests.attacker import loot, opened_entries
+from tests.attacker import PG_TUPLES, dump_postgres, loot, opened_entries
 from tests.conftest import register_recipient
 from tests.telegram import TOKEN, RunningBot, Victim, running_bot
 
@@ -44,14 +45,25 @@ def _accueil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def _copy(settings: Settings, to: Path) -> Path:
-    """What someone who walks off with the data directory has.
+async def _copy(settings: Settings, to: Path) -> Path:
+    """What someone who walks off with the data directory (and, on PostgreSQL, the database's pages) has.
 
     Copied by another process: closing a descriptor of the live database in this one would drop the
     bot's POSIX locks on it (and the next process to close it would then delete the WAL under the bot).
     """
     to.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-a", str(settings.data_dir), str(to)], check=True, timeout=60)
+    if settings.database_url.startswith("postgresql"):
+        import asyncpg
+
+        url = make_url(settings.database_url)
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+        )
+        try:
+            await dump_postgres(connection, to / PG_TUPLES)
+        finally:
+            await connection.close()
     return to
 
 
@@ -81,7 +93,7 @@ async def _intake(victim: Victim, running: RunningBot, settings: Settings, copie
     await victim.question()
     victim.write(f"Lyon {CANARY}")
     await victim.answer("I prefer not to answer")
-    _copy(settings, copies / "mid-intake")
+    await _copy(settings, copies / "mid-intake")
     await victim.answer("I prefer not to answer")
     await victim.answer("No")
     await victim.question()
@@ -99,7 +111,7 @@ async def test_no_copy_of_the_data_directory_opens_an_entry_and_a_purge_leaves_n
     async with FakeBotAPI(token=TOKEN) as api, running_bot(api, settings) as running:
         victim = Victim(api, user_id=5550777, language_code="en")
         case = await _intake(victim, running, settings, copies)
-        _copy(settings, copies / "after-handoff")
+        await _copy(settings, copies / "after-handoff")
 
         await register_recipient(settings.database_url, staying, "caseworker 2")
         revoked = _accueil(settings, "keys", "revoke", recipient.key_id)
@@ -107,13 +119,13 @@ async def test_no_copy_of_the_data_directory_opens_an_entry_and_a_purge_leaves_n
         before = await _entries(running)
         victim.write(f"After the revocation: {CANARY}")
         await _written(running, before)
-        _copy(settings, copies / "after-revocation")
+        await _copy(settings, copies / "after-revocation")
 
         purged = _accueil(settings, "purge", "--case", case)
         assert purged.returncode == 0 and "destroyed" in purged.stdout, purged.stderr
-        _copy(settings, copies / "after-purge")
+        await _copy(settings, copies / "after-purge")
 
-    for copy in copies.iterdir():
+    for copy in copies.iterdir():  # nothing in clear (on PostgreSQL: in no tuple, live or dead)
         for path in copy.rglob("*"):
             assert not path.is_file() or CANARY.encode() not in path.read_bytes(), path
 
@@ -142,4 +154,6 @@ async def test_no_copy_of_the_data_directory_opens_an_entry_and_a_purge_leaves_n
 
     # After the purge, nothing of the case opens, with every recipient key there is.
     assert opened_entries(copies / "after-purge", recipients=[recipient, staying]) == {}
+    if settings.database_url.startswith("postgresql"):  # the purged rows are still there, dead, before VACUUM
+        assert loot(copies / "after-purge").entries
     assert not (copies / "after-purge" / "keystore" / f"{case}.key").exists()
