@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 import stat
 from collections.abc import AsyncIterator
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import admin
 from bot.clock import utcnow
-from bot.errors import TranscriptUnreadable
+from bot.errors import ConfigError, TranscriptUnreadable
 from bot.transcript.writer import Entry, TranscriptWriter, read_transcript, rewrap
 from storage import crypto, keystore
 from storage import transcripts as repo
@@ -377,3 +379,20 @@ async def test_a_v1_transcript_still_opens_and_goes_on_in_v2_at_its_next_append(
         )
     with pytest.raises(TranscriptUnreadable, match="entry 1"):
         await _read(sessions, conversation, key)
+
+
+def test_destroying_a_case_key_overwrites_the_file_in_place_before_deleting_it(tmp_path: Path) -> None:
+    store = keystore.KeyStore(tmp_path / "keystore")
+    key = store.create(CASE)
+    assert store.create(CASE).raw == key.raw  # an existing key is kept
+    path = tmp_path / "keystore" / f"{CASE}.key"
+    before = path.read_bytes()
+    os.link(path, tmp_path / "another-name")  # the same blocks, seen through a second name
+    assert store.destroy(CASE) and not path.exists()
+    after = (tmp_path / "another-name").read_bytes()
+    assert after != before and key.raw not in after and base64.b64encode(key.raw) not in after
+    assert not store.destroy(CASE)
+    with pytest.raises(TranscriptUnreadable, match="purged"):
+        store.load(CASE)
+    with pytest.raises(ConfigError):
+        store.create("../escape")
