@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -137,13 +137,6 @@ async def transcribed_cases(session: AsyncSession) -> Sequence[Conversation]:
         select(Conversation).join(Transcript, Transcript.conversation_id == Conversation.id).order_by(Conversation.id)
     )
     return result.scalars().all()
-
-
-async def entry_count(session: AsyncSession, conversation_id: int) -> int:
-    result = await session.execute(
-        select(func.count()).select_from(TranscriptEntry).where(TranscriptEntry.conversation_id == conversation_id)
-    )
-    return int(result.scalar_one())
 
 
 async def entries(session: AsyncSession, conversation_id: int) -> Sequence[TranscriptEntry]:
