@@ -109,12 +109,10 @@ def load_server_key(data_dir: Path, env_value: str | None, *, create: bool) -> S
 
 # --- transcripts, v1: a chain key (still read; no longer written) ---------------
 #
-# Each conversation had a random 32-byte *chain key* K0, wrapped with HPKE
-# (RFC 9180; ML-KEM-768 + X25519, HKDF-SHA256, AES-256-GCM) to every recipient
-# key; entry n is sealed with AES-256-GCM under a key derived from Kn, and
-# K(n+1) is derived from Kn. The server kept the newest chain key under the
-# server key, which is why v2 below replaced it. Every failure is
-# `TranscriptUnreadable`.
+# K0 (random) is wrapped with HPKE (RFC 9180; ML-KEM-768 + X25519, HKDF-SHA256,
+# AES-256-GCM) to each recipient; entry n is sealed under a key derived from Kn,
+# K(n+1) from Kn. The server kept the newest Kn under the server key: v2 replaced
+# it. Every failure is `TranscriptUnreadable`.
 
 _SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _MLKEM_PUBLIC = 1184
@@ -284,13 +282,11 @@ def open_entry(chain_key: bytes, conversation: str, seq: int, previous: bytes, b
 
 # --- transcripts, v2: per-case key pairs, per epoch -----------------------------
 #
-# When a case opens (and at every revocation) a fresh key pair of the recipient
-# suite is made: its public half is stored, its private half is wrapped with HPKE
-# to every active recipient key, that wrap is sealed again under the case's
-# *shred key* (which lives in the key store, outside the database), and the
-# private half is forgotten. Each entry is sealed with HPKE to the epoch's public
-# key; HPKE `info` binds the case, the epoch, the sequence number and the
-# previous entry's digest. Nothing the bot process holds opens an entry.
+# At a case's opening and at every revocation, a fresh key pair: the public half
+# is stored; the private half is wrapped with HPKE to each active recipient, sealed
+# again under the case's *shred key* (in the key store, outside the database), and
+# forgotten. Entries are sealed with HPKE to the public half, `info` binding case,
+# epoch, sequence number and previous digest. The bot holds nothing that opens one.
 
 _V2 = b"\x02"
 
