@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.errors import ConfigError, SealError, TranscriptUnreadable
 from storage.files import private_directory
+from storage.keyfile_bounds import scrypt_cost
 
 _VERSION = b"\x01"
 _NONCE = 12
@@ -108,17 +109,12 @@ def load_server_key(data_dir: Path, env_value: str | None, *, create: bool) -> S
         raise ConfigError(f"{path} does not hold a server key (base64 of 32 bytes)") from exc
 
 
-# --- transcripts: readable only by the association's recipient keys -------------
+# --- transcripts, v1: a chain key (still read; no longer written) ---------------
 #
-# Each conversation has a random 32-byte *chain key* K0. Entry n is sealed with
-# AES-256-GCM under a key derived from Kn, and K(n+1) is derived from Kn; the
-# server keeps only the newest chain key (sealed under the server key), so it
-# can append but cannot derive the key of any entry already written. K0 is
-# wrapped with HPKE (RFC 9180; ML-KEM-768 + X25519, HKDF-SHA256, AES-256-GCM)
-# to every active recipient key, with the key id and conversation bound
-# through HPKE `info`. Every entry's associated data carries the conversation,
-# its sequence number and the previous entry's digest, so a deleted, reordered,
-# altered or swapped entry fails to open. Every failure is `TranscriptUnreadable`.
+# K0 (random) is wrapped with HPKE (RFC 9180; ML-KEM-768 + X25519, HKDF-SHA256,
+# AES-256-GCM) to each recipient; entry n is sealed under a key derived from Kn,
+# K(n+1) from Kn. The server kept the newest Kn under the server key: v2 replaced
+# it. Every failure is `TranscriptUnreadable`.
 
 _SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _MLKEM_PUBLIC = 1184
@@ -126,10 +122,6 @@ _KEY_FORMAT = "accueil-recipient-key/v1"
 GENESIS = b"\x00" * 32
 #: scrypt cost for private key files: 2^17 x 8 x 128 bytes = 128 MiB of memory.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
-#: What a key file may ask for, read before any work is done: at least 16 MiB of memory per guess
-#: (n = 2^14, r = 8), at most 1 GiB (128 x n x r bytes: 2^20 x 8, a few seconds) and 4 passes; n a power of two.
-SCRYPT_N_RANGE, SCRYPT_R_RANGE, SCRYPT_P_RANGE = (2**14, 2**20), (8, 16), (1, 4)
-SCRYPT_MAX_MEMORY = 2**30
 
 
 def _unreadable(what: str = "the transcript cannot be read with this key") -> TranscriptUnreadable:
@@ -202,7 +194,7 @@ class RecipientPrivateKey:
             doc = json.loads(data)
             if not isinstance(doc, dict) or doc.get("format") != _KEY_FORMAT:
                 raise ValueError("not a recipient key file")
-            n, r, p = _scrypt_cost(doc["kdf"])
+            n, r, p = scrypt_cost(doc["kdf"])
             key = Scrypt(salt=_unb64(doc["kdf"]["salt"]), length=32, n=n, r=r, p=p).derive(passphrase.encode())
             secret = AESGCM(key).decrypt(
                 _unb64(doc["nonce"]), _unb64(doc["sealed"]), f"{_KEY_FORMAT}|{doc['key_id']}".encode()
@@ -212,23 +204,6 @@ class RecipientPrivateKey:
         except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
             raise _unreadable("this file is not an Accueil recipient key") from exc
         return cls(secret)
-
-
-def _scrypt_cost(kdf: object) -> tuple[int, int, int]:
-    """The scrypt parameters of a key file, refused unless within the bounds above (before any work)."""
-    if not isinstance(kdf, dict) or kdf.get("name", "scrypt") != "scrypt":
-        raise ValueError("not scrypt")
-    n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
-    if not (type(n) is int and type(r) is int and type(p) is int):  # not a bool, a float or a string
-        raise ValueError("scrypt parameters must be whole numbers")
-    bounds = ((n, SCRYPT_N_RANGE), (r, SCRYPT_R_RANGE), (p, SCRYPT_P_RANGE))
-    outside = any(not low <= value <= high for value, (low, high) in bounds)
-    if outside or n & (n - 1) or 128 * n * r > SCRYPT_MAX_MEMORY:
-        raise _unreadable(
-            "this key file asks for a scrypt cost outside what Accueil accepts (n a power of two from 2^14 to 2^20, "
-            "r from 8 to 16, p from 1 to 4, at most 1 GiB): it was not written by `accueil keys init`"
-        )
-    return n, r, p
 
 
 def key_id_of(public_raw: bytes) -> str:
@@ -303,3 +278,107 @@ def open_entry(chain_key: bytes, conversation: str, seq: int, previous: bytes, b
         )
     except InvalidTag as exc:
         raise _unreadable(f"entry {seq} has been altered, moved or removed") from exc
+
+
+# --- transcripts, v2: per-case key pairs, per epoch -----------------------------
+#
+# At a case's opening and at every revocation, a fresh key pair: the public half
+# is stored; the private half is wrapped with HPKE to each active recipient, sealed
+# again under the case's *shred key* (in the key store, outside the database), and
+# forgotten. Entries are sealed with HPKE to the public half, `info` binding case,
+# epoch, sequence number and previous digest. The bot holds nothing that opens one.
+
+_V2 = b"\x02"
+
+
+def new_case_key() -> RecipientPrivateKey:
+    """A case key pair for one epoch; the caller wraps its private half and drops it."""
+    return RecipientPrivateKey.generate()
+
+
+class ShredKey:
+    """A case's key in the key store: erasing it makes every wrap of the case's keys unreadable."""
+
+    __slots__ = ("_bind", "_seal", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != 32:
+            raise _unreadable("a case's shred key is 32 bytes")
+        self.raw = raw
+        self._seal = AESGCM(_derive(raw, b"shred/seal/v2"))
+        self._bind = _derive(raw, b"shred/bind/v2")
+
+    @classmethod
+    def generate(cls) -> ShredKey:
+        return cls(secrets.token_bytes(32))
+
+    def __repr__(self) -> str:
+        return "ShredKey(***)"
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        nonce = secrets.token_bytes(_NONCE)
+        return _V2 + nonce + self._seal.encrypt(nonce, plaintext, b"accueil/shred/v2|" + context.encode())
+
+    def open(self, blob: bytes, context: str) -> bytes:
+        if len(blob) < 1 + _NONCE + 16 or blob[:1] != _V2:
+            raise _unreadable()
+        try:
+            return self._seal.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], b"accueil/shred/v2|" + context.encode())
+        except InvalidTag as exc:
+            raise _unreadable() from exc
+
+    def binding(self, case: str, epoch: int, public_raw: bytes) -> bytes:
+        """A tag over an epoch's public key: a key swapped in the database (without this key) is refused."""
+        return hmac.new(self._bind, f"{case}|{epoch}|".encode() + public_raw, hashlib.sha256).digest()
+
+
+def _wrap_context(key_id: str, case: str, epoch: int, case_key_id: str) -> str:
+    return f"accueil/case-key/v2|key={key_id}|case={case}|epoch={epoch}|public={case_key_id}"
+
+
+def wrap_case_key(
+    case_key: RecipientPrivateKey, recipient: RecipientPublicKey, shred: ShredKey, case: str, epoch: int
+) -> bytes:
+    """The epoch's private key, to one recipient (HPKE), then under the case's shred key."""
+    context = _wrap_context(recipient.key_id, case, epoch, case_key.key_id)
+    return shred.seal(_SUITE.encrypt(case_key._secret, recipient._key, info=context.encode()), context)
+
+
+def unwrap_case_key(
+    wrapped: bytes, recipient: RecipientPrivateKey, shred: ShredKey, case: str, epoch: int, public_raw: bytes
+) -> RecipientPrivateKey:
+    """The epoch's private key; it must match the epoch's stored public key."""
+    context = _wrap_context(recipient.key_id, case, epoch, key_id_of(public_raw))
+    try:
+        secret = _SUITE.decrypt(shred.open(wrapped, context), recipient._key, info=context.encode())
+    except (InvalidTag, ValueError) as exc:
+        raise _unreadable() from exc
+    case_key = RecipientPrivateKey(secret)
+    if case_key.public.raw != public_raw:
+        raise _unreadable()
+    return case_key
+
+
+def _case_entry_info(case: str, epoch: int, seq: int, previous: bytes) -> bytes:
+    return f"accueil/entry/v2|{case}|{epoch}|{seq}|".encode() + previous
+
+
+def seal_case_entry(
+    public: RecipientPublicKey, case: str, epoch: int, seq: int, previous: bytes, plaintext: bytes
+) -> bytes:
+    """Entry `seq`, sealed to the epoch's public key: only a holder of its private half opens it."""
+    return _V2 + _SUITE.encrypt(plaintext, public._key, info=_case_entry_info(case, epoch, seq, previous))
+
+
+def open_case_entry(key: RecipientPrivateKey, case: str, epoch: int, seq: int, previous: bytes, blob: bytes) -> bytes:
+    if blob[:1] != _V2:
+        raise _unreadable(f"entry {seq} is damaged")
+    try:
+        return _SUITE.decrypt(blob[1:], key._key, info=_case_entry_info(case, epoch, seq, previous))
+    except (InvalidTag, ValueError) as exc:
+        raise _unreadable(f"entry {seq} has been altered, moved or removed") from exc
+
+
+def case_entry_digest(case: str, epoch: int, seq: int, previous: bytes, blob: bytes) -> bytes:
+    """What the next entry binds to: this entry's case, epoch, place and ciphertext."""
+    return hashlib.sha256(_case_entry_info(case, epoch, seq, previous) + blob).digest()

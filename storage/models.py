@@ -157,14 +157,14 @@ class Transcript(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"),
         primary_key=True,
     )
-    #: The newest chain key, sealed under the server key (it opens no past entry).
-    chain_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: v1 only: the newest chain key, sealed under the server key; None once the case has an epoch (v2).
+    chain_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     next_seq: Mapped[int] = mapped_column(Integer)
     last_digest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TranscriptKey(Base):
-    """The first chain key of a transcript, wrapped with HPKE to one recipient key."""
+    """v1: the first chain key of a transcript, wrapped with HPKE to one recipient key."""
 
     __tablename__ = "transcript_keys"
 
@@ -188,7 +188,41 @@ class TranscriptEntry(Base):
         primary_key=True,
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The epoch whose public key sealed it; 0 for an entry of the v1 chain.
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TranscriptEpoch(Base):
+    """One case key pair: its public half, which seals the case's entries from `epoch` on."""
+
+    __tablename__ = "transcript_epochs"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: A tag over the public key under the case's shred key (which is not in the database).
+    binding: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TranscriptEpochKey(Base):
+    """An epoch's private key, wrapped with HPKE to one recipient key, then sealed under the shred key."""
+
+    __tablename__ = "transcript_epoch_keys"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class InboundMessage(Base):

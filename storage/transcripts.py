@@ -8,7 +8,16 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, RecipientKey, Transcript, TranscriptEntry, TranscriptKey
+from storage.models import (
+    Conversation,
+    ParkedUpdate,
+    RecipientKey,
+    Transcript,
+    TranscriptEntry,
+    TranscriptEpoch,
+    TranscriptEpochKey,
+    TranscriptKey,
+)
 
 
 async def active_recipients(session: AsyncSession) -> Sequence[RecipientKey]:
@@ -33,10 +42,11 @@ async def add_recipient(session: AsyncSession, key_id: str, label: str, public_k
 
 
 async def revoke_recipient(session: AsyncSession, key_id: str, now: datetime) -> int:
-    """Mark the key revoked and destroy every chain key wrapped to it; returns how many."""
+    """Mark the key revoked and destroy every case key wrapped to it; returns how many."""
     await session.execute(update(RecipientKey).where(RecipientKey.key_id == key_id).values(revoked_at=now))
-    result = await session.execute(delete(TranscriptKey).where(TranscriptKey.key_id == key_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    v1 = await session.execute(delete(TranscriptKey).where(TranscriptKey.key_id == key_id))
+    v2 = await session.execute(delete(TranscriptEpochKey).where(TranscriptEpochKey.key_id == key_id))
+    return int(v1.rowcount or 0) + int(v2.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def transcript(session: AsyncSession, conversation_id: int) -> Transcript | None:
@@ -65,8 +75,68 @@ async def conversations_wrapped_to(session: AsyncSession, key_id: str) -> Sequen
     return result.scalars().all()
 
 
-async def add_entry(session: AsyncSession, conversation_id: int, seq: int, sealed: bytes) -> None:
-    session.add(TranscriptEntry(conversation_id=conversation_id, seq=seq, sealed=sealed))
+async def add_entry(session: AsyncSession, conversation_id: int, seq: int, sealed: bytes, epoch: int = 0) -> None:
+    session.add(TranscriptEntry(conversation_id=conversation_id, seq=seq, epoch=epoch, sealed=sealed))
+
+
+async def current_epoch(session: AsyncSession, conversation_id: int) -> TranscriptEpoch | None:
+    result = await session.execute(
+        select(TranscriptEpoch)
+        .where(TranscriptEpoch.conversation_id == conversation_id)
+        .order_by(TranscriptEpoch.epoch.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def epochs(session: AsyncSession, conversation_id: int) -> dict[int, TranscriptEpoch]:
+    result = await session.execute(select(TranscriptEpoch).where(TranscriptEpoch.conversation_id == conversation_id))
+    return {row.epoch: row for row in result.scalars().all()}
+
+
+async def add_epoch(
+    session: AsyncSession, conversation_id: int, epoch: int, public_key: bytes, binding: bytes, now: datetime
+) -> TranscriptEpoch:
+    row = TranscriptEpoch(
+        conversation_id=conversation_id, epoch=epoch, public_key=public_key, binding=binding, created_at=now
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def epoch_wraps(session: AsyncSession, conversation_id: int) -> dict[tuple[int, str], bytes]:
+    """Every wrapped epoch key of a case, by (epoch, key id)."""
+    result = await session.execute(
+        select(TranscriptEpochKey.epoch, TranscriptEpochKey.key_id, TranscriptEpochKey.wrapped).where(
+            TranscriptEpochKey.conversation_id == conversation_id
+        )
+    )
+    return {(epoch, key_id): wrapped for epoch, key_id, wrapped in result.all()}
+
+
+async def add_epoch_wrap(session: AsyncSession, conversation_id: int, epoch: int, key_id: str, wrapped: bytes) -> None:
+    session.add(TranscriptEpochKey(conversation_id=conversation_id, epoch=epoch, key_id=key_id, wrapped=wrapped))
+    await session.flush()
+
+
+async def conversations_with_epochs_for(session: AsyncSession, key_id: str) -> Sequence[Conversation]:
+    result = await session.execute(
+        select(Conversation)
+        .where(
+            Conversation.id.in_(select(TranscriptEpochKey.conversation_id).where(TranscriptEpochKey.key_id == key_id))
+        )
+        .order_by(Conversation.id)
+    )
+    return result.scalars().all()
+
+
+async def transcribed_cases(session: AsyncSession) -> Sequence[Conversation]:
+    """Every case that has a transcript (the cases a revocation re-keys)."""
+    result = await session.execute(
+        select(Conversation).join(Transcript, Transcript.conversation_id == Conversation.id).order_by(Conversation.id)
+    )
+    return result.scalars().all()
 
 
 async def entries(session: AsyncSession, conversation_id: int) -> Sequence[TranscriptEntry]:
@@ -91,9 +161,22 @@ async def stale_cases(session: AsyncSession, before: datetime) -> Sequence[Conve
     return result.scalars().all()
 
 
-async def purge(session: AsyncSession, conversation_id: int) -> None:
-    """Destroy a case: its wrapped keys first (crypto-shredding), then everything else."""
+async def purge(session: AsyncSession, conversation: Conversation) -> None:
+    """Destroy a case's rows (its shred key is destroyed first, by the caller), parked updates included."""
+    conversation_id = conversation.id
+    await session.execute(delete(ParkedUpdate).where(ParkedUpdate.public_id == conversation.public_id))
+    await session.execute(delete(TranscriptEpochKey).where(TranscriptEpochKey.conversation_id == conversation_id))
+    await session.execute(delete(TranscriptEpoch).where(TranscriptEpoch.conversation_id == conversation_id))
     await session.execute(delete(TranscriptKey).where(TranscriptKey.conversation_id == conversation_id))
     await session.execute(delete(TranscriptEntry).where(TranscriptEntry.conversation_id == conversation_id))
     await session.execute(delete(Transcript).where(Transcript.conversation_id == conversation_id))
     await session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+
+
+async def erase_history(session: AsyncSession) -> bool:
+    """After a purge is committed: SQLite's WAL is checkpointed and truncated; False if readers held it."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return True
+    row = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    return int(row[0]) == 0

@@ -19,10 +19,13 @@ from bot.conversation.service import ConversationService
 from bot.errors import ConfigError, describe
 from bot.outbox import set_aside
 from bot.transcript import keyfiles
+from bot.transcript.epochs import rekey_all
 from bot.transcript.writer import Entry, find_case, read_transcript, rewrap
 from storage import safety as safety_store
 from storage import transcripts as repo
 from storage.crypto import RecipientPrivateKey, RecipientPublicKey
+from storage.keystore import keystore_of
+from storage.models import Conversation
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -82,7 +85,11 @@ async def keys_revoke(sessions: Sessions, key_id: str, now: datetime) -> str:
         if not others:
             raise ConfigError(f"{key_id} is the last active key: add another first, or no one could read new cases")
         destroyed = await repo.revoke_recipient(session, key_id, now)
-    return f"key {key_id} revoked; {destroyed} wrapped transcript key(s) destroyed"
+        rekeyed = await rekey_all(session, now)
+    return (
+        f"key {key_id} revoked; {destroyed} wrapped transcript key(s) destroyed; "
+        f"{rekeyed} case(s) re-keyed: what is written from now on is not readable with it"
+    )
 
 
 async def keys_rewrap(sessions: Sessions, key_file: Path) -> str:
@@ -176,7 +183,9 @@ def _lines(entry: Entry) -> list[str]:
 async def purge_case(sessions: Sessions, case: str) -> str:
     async with sessions.begin() as session:
         conversation = await find_case(session, case)
-        await repo.purge(session, conversation.id)
+        await _purge(session, conversation)
+    if not await _erase_history(sessions):
+        return f"case {conversation.public_id} destroyed (the database's write-ahead log was busy: purge again later)"
     return f"case {conversation.public_id} destroyed"
 
 
@@ -186,8 +195,21 @@ async def purge_older_than(sessions: Sessions, days: int, now: Callable[[], date
     async with sessions.begin() as session:
         stale = await repo.stale_cases(session, before)
         for conversation in stale:
-            await repo.purge(session, conversation.id)
+            await _purge(session, conversation)
+    if stale:
+        await _erase_history(sessions)
     return len(stale)
+
+
+async def _purge(session: AsyncSession, conversation: Conversation) -> None:
+    """The case's shred key first (crypto-shredding: no wrap of its keys opens any more), then its rows."""
+    keystore_of(session).destroy(conversation.public_id)
+    await repo.purge(session, conversation)
+
+
+async def _erase_history(sessions: Sessions) -> bool:
+    async with sessions() as session:
+        return await repo.erase_history(session)
 
 
 async def block_case(sessions: Sessions, case: str, now: datetime) -> str:

@@ -23,7 +23,7 @@ from bot.language.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
 from bot.outbox.delivery import Outbox, Sender
 from bot.transcript.writer import TranscriptWriter
 from bot.translation.argos import ArgosTranslator
-from storage import db
+from storage import db, keystore
 from storage.crypto import ServerKey, load_server_key
 
 INTAKE = "intake"
@@ -136,4 +136,6 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
         guesser=LanguageGuesser(c.language for c in content.catalogs),
         handoff=handoff,
     )
-    return Core(settings, content, engine, db.session_factory(engine), keys, service, translator, handoff, clock)
+    sessions = db.session_factory(engine)
+    keystore.attach(sessions, settings.data_dir)
+    return Core(settings, content, engine, sessions, keys, service, translator, handoff, clock)

@@ -15,7 +15,7 @@ from bot.clock import utcnow
 from bot.language import languages
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
-from storage import db
+from storage import db, keystore
 from storage.crypto import load_server_key
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -139,6 +139,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await db.upgrade(engine)
         sessions = db.session_factory(engine)
+        keystore.attach(sessions, settings.data_dir)
         now = utcnow()
         if args.command == "keys":
             if args.action == "init":
