@@ -285,3 +285,28 @@ async def open_cases(session: AsyncSession, staff_id: int | None = None) -> Sequ
         query = query.where((Conversation.caseworker_id == staff_id) | (Conversation.interpreter_id == staff_id))
     result = await session.execute(query.order_by(Conversation.urgent.desc(), Conversation.queued_at))
     return result.scalars().all()
+
+
+# --- short server-readable windows -------------------------------------------------
+
+
+async def drop_pending_to(session: AsyncSession, destination: str) -> int:
+    """Give up on everything queued for one chat, about any case (a removed staff member's)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.destination == destination, OutboxMessage.status == "pending")
+        .values(status="dropped", payload_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def abandoned_intakes(session: AsyncSession, before: datetime, limit: int = 500) -> Sequence[Conversation]:
+    """Intakes still running whose last step is older than `before`."""
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.status == "intake", Conversation.updated_at < before)
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
+    return result.scalars().all()

@@ -33,8 +33,10 @@ from bot.conversation.guard import Guard
 from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
+from bot.engine import HandedOff
 from bot.errors import StorageError, describe
 from bot.outbox.delivery import Outbox, OutItem
+from storage.db import checkpoint_wal
 
 log = logging.getLogger("accueil.channel")
 
@@ -94,6 +96,8 @@ class Receiver:
     async def receive(self, inbound: Inbound) -> Outcome:
         """Apply `inbound` (retrying while the database is briefly away), then send the replies."""
         outcome = await self._apply(inbound)
+        if any(isinstance(effect, HandedOff) for effect in outcome.effects):
+            await self._checkpoint()
         for conversation_id in dict.fromkeys((outcome.conversation_id, *outcome.touched)):
             if conversation_id is not None:
                 await self._deliver(conversation_id)
@@ -213,6 +217,14 @@ class Receiver:
             )
         except Exception as exc:  # best effort: the update itself is kept
             log.warning("the person could not be told their message is kept (%s)", describe(exc))
+
+    async def _checkpoint(self) -> None:
+        """After a handoff: the intake's older working states leave SQLite's WAL (`db.checkpoint_wal`)."""
+        try:
+            async with self.sessions() as session:
+                await checkpoint_wal(session)
+        except Exception as exc:  # committed already; the next handoff checkpoints again
+            log.warning("the WAL could not be checkpointed after a handoff (%s)", describe(exc))
 
     async def _deliver(self, conversation_id: int) -> None:
         if not self.background:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.app import admin, checks, staff
 from bot.app.cli.run import run_telegram, shell
-from bot.app.compose import build_core, load_content
+from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
 from bot.clock import utcnow
 from bot.language import languages
@@ -88,18 +88,42 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await db.upgrade(engine)
         sessions = db.session_factory(engine)
+        if args.action == "remove":  # its cases go back to the queue: that needs the handoff
+            return await _with_core(
+                settings, lambda core: staff.staff_remove(core.sessions, core.handoff, args.staff_id, utcnow())
+            )
         if args.action == "add":
             text = await staff.staff_add(
                 sessions, keys, args.telegram_id, args.name, args.role, args.languages, utcnow()
             )
-        elif args.action == "list":
-            text = await staff.staff_list(sessions)
         else:
-            text = await staff.staff_remove(sessions, args.staff_id, utcnow())
+            text = await staff.staff_list(sessions)
         print(text)
         return 0
     finally:
         await engine.dispose()
+
+
+async def _with_core(settings: Settings, work: Callable[[Core], Awaitable[str]]) -> int:
+    """A command that needs the whole service (the handoff, to tell people); prints what `work` returns."""
+    core = await build_core(settings)
+    try:
+        print(await work(core))
+        return 0
+    finally:
+        await core.close()
+
+
+async def _cases(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        return await _admin(args, settings)
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    if args.action == "reassign":
+        return await _with_core(
+            settings, lambda core: admin.cases_reassign(core.sessions, core.handoff, args.case, args.to, utcnow())
+        )
+    return await _with_core(settings, lambda core: admin.cases_close(core.sessions, core.handoff, args.case, utcnow()))
 
 
 async def _safety(args: argparse.Namespace, settings: Settings) -> int:
@@ -206,7 +230,7 @@ _COMMANDS: dict[str, Command] = {
     "unblock": _safety,
     "parked": _safety,
     "keys": _admin,
-    "cases": _admin,
+    "cases": _cases,
     "transcript": _admin,
     "purge": _admin,
     "models": _models_command,
