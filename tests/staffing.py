@@ -27,6 +27,11 @@ MARIE_ID, PAUL_ID, SAMIRA_ID = 1, 2, 3
 PAIRS = {("ar", "en"), ("en", "ar"), ("en", "fr"), ("fr", "en")}
 
 
+def words(message: FakeMessage | None) -> str:
+    """What a message says (its caption for a file); a missing message says nothing."""
+    return "" if message is None else (message.text or message.caption or "")
+
+
 @dataclass
 class Team:
     api: FakeBotAPI
@@ -43,7 +48,11 @@ class Team:
         return await self.api.wait_for_bot_message(user, lambda m: needle in (m.text or ""))
 
     def texts_to(self, user: int) -> str:
-        return "\n".join(m.text or m.caption or "" for m in self.api.bot_messages(user))
+        return "\n".join(words(m) for m in self.api.bot_messages(user))
+
+    def buttons_gone(self, chat: int, message_id: int) -> bool:
+        message = self.api.message(chat, message_id)
+        return message is not None and message.inline_keyboard == []
 
     async def conversation(self, public_id: str | None = None) -> Conversation:
         async with self.running.core.sessions() as session:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.cli.run import intake_expiry
 from bot.app.settings import Settings, load_settings
@@ -19,8 +20,8 @@ from testkit.fake_bot_api import FakeBotAPI
 from tests.telegram import TOKEN, Victim, running_bot
 
 
-async def _conversations(sessions: object) -> list[Conversation]:
-    async with sessions() as session:  # type: ignore[operator]
+async def _conversations(sessions: async_sessionmaker[AsyncSession]) -> list[Conversation]:
+    async with sessions() as session:
         return list((await session.execute(select(Conversation).order_by(Conversation.id))).scalars().all())
 
 
@@ -79,5 +80,5 @@ def test_the_expiry_is_72_hours_unless_set_and_a_wrong_value_is_named() -> None:
     assert load_settings({}).intake_expiry_hours == 72
     assert load_settings({"ACCUEIL_INTAKE_EXPIRY_HOURS": "24"}).intake_expiry_hours == 24
     for wrong in ("0", "two", "-5"):
-        with pytest.raises(ConfigError, match="^ACCUEIL_INTAKE_EXPIRY_HOURS must be a whole number of hours"):
+        with pytest.raises(ConfigError, match=r"^ACCUEIL_INTAKE_EXPIRY_HOURS must be a whole number of hours"):
             load_settings({"ACCUEIL_INTAKE_EXPIRY_HOURS": wrong})

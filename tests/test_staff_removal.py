@@ -18,7 +18,7 @@ from bot.handoff import texts
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import OutboxMessage, Staff
-from tests.staffing import MARIE, MARIE_ID, PAUL, SAMIRA, SAMIRA_ID, Team, staffed_bot
+from tests.staffing import GROUP, MARIE, MARIE_ID, PAUL, SAMIRA, SAMIRA_ID, Team, staffed_bot, words
 from tests.telegram import Victim
 
 
@@ -53,11 +53,12 @@ async def test_a_removed_caseworker_gets_nothing_more_and_their_case_is_announce
 
     # The case is announced again like a new one, with nothing the person wrote.
     notice = await team.notice()
-    assert notice.message_id != first_notice.message_id and notice.text.startswith(f"Nouveau dossier {case}")
+    assert notice.message_id != first_notice.message_id and words(notice).startswith(f"Nouveau dossier {case}")
     victim.write("CANARY-WAITING")  # while nobody has the case: into its summary, to no one
     await team.said_to(victim.user_id, team.render("ar", "common.with_person"))
     summary = await team.claim(PAUL, case, notice)
-    assert "CANARY-WAITING" in summary.text and "transcription" in summary.text  # the first summary went to Marie: it is in the transcript now
+    # The first summary went to Marie: it is in the transcript now; what was written since is here.
+    assert "CANARY-WAITING" in words(summary) and "transcription" in words(summary)
     victim.write("CANARY-PAUL")
     await team.said_to(PAUL, "CANARY-PAUL")
     api.user_sends_text(PAUL, "Bonjour, je suis Paul.")
@@ -66,15 +67,17 @@ async def test_a_removed_caseworker_gets_nothing_more_and_their_case_is_announce
     await asyncio.sleep(0.5)  # time for anything that might (wrongly) still reach Marie
     to_marie = team.texts_to(MARIE)
     assert "CANARY-ONE" in to_marie
-    for words in ("CANARY-QUEUED", "CANARY-WAITING", "CANARY-PAUL"):
-        assert words not in to_marie
-    group = " ".join(m.text or "" for m in api.bot_messages(-1001234567890))
+    for canary in ("CANARY-QUEUED", "CANARY-WAITING", "CANARY-PAUL"):
+        assert canary not in to_marie
+    group = " ".join(m.text or "" for m in api.bot_messages(GROUP))
     assert "CANARY" not in group
     async with core.sessions() as session:
         marie = await session.get(Staff, MARIE_ID)
         rows = (
-            await session.execute(select(OutboxMessage).where(OutboxMessage.destination == f"staff:{MARIE_ID}"))
-        ).scalars().all()
+            (await session.execute(select(OutboxMessage).where(OutboxMessage.destination == f"staff:{MARIE_ID}")))
+            .scalars()
+            .all()
+        )
         entries = await read_transcript(session, case, recipient)
     assert marie is not None and marie.removed_at is not None and marie.chat_sealed == b""
     assert {row.status for row in rows} == {"sent", "dropped"}
@@ -85,7 +88,7 @@ async def test_a_removed_caseworker_gets_nothing_more_and_their_case_is_announce
 
     # Marie writes to the bot afterwards: she is anyone now, and gets the intake.
     api.user_sends_text(MARIE, "/cases")
-    assert (await Victim(api, MARIE).question()).text == "Choisissez votre langue.\nChoose your language."
+    assert words(await Victim(api, MARIE).question()) == "Choisissez votre langue.\nChoose your language."
 
 
 async def test_a_removed_interpreter_leaves_the_case_without_an_interpreter(team: Team) -> None:
@@ -103,7 +106,7 @@ async def test_a_removed_interpreter_leaves_the_case_without_an_interpreter(team
     victim.write("CANARY-AFTER")
     await team.said_to(MARIE, "CANARY-AFTER")
     api.user_sends_text(SAMIRA, "سنساعدك")  # she is anyone now: this starts an intake, reaches no one
-    assert (await Victim(api, SAMIRA).question()).text.endswith("Choose your language.")
+    assert words(await Victim(api, SAMIRA).question()).endswith("Choose your language.")
     await asyncio.sleep(0.3)
     assert "CANARY-AFTER" not in team.texts_to(SAMIRA)
     assert "سنساعدك" not in " ".join(victim.texts())

@@ -15,7 +15,7 @@ from bot.handoff import texts
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import OutboxMessage
-from tests.staffing import MARIE, MARIE_ID, Team, staffed_bot
+from tests.staffing import GROUP, MARIE, MARIE_ID, Team, staffed_bot, words
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ async def test_the_summary_is_destroyed_once_delivered_and_then_said_to_be_in_th
     # Marie claims while her chat does not answer: the summary waits in the outbox, and only there.
     api.fail_next("sendMessage", status=502, count=1000, chat_id=MARIE)
     sent_before = len(await _to_marie(team))
-    api.user_presses(MARIE, notice.message_id, f"claim:{case}", chat_id=-1001234567890)
+    api.user_presses(MARIE, notice.message_id, f"claim:{case}", chat_id=GROUP)
     await api.wait_until(
         lambda: any(c.status == 502 and c.params.get("chat_id") == MARIE for c in api.calls_of("sendMessage")), 10
     )
@@ -55,7 +55,7 @@ async def test_the_summary_is_destroyed_once_delivered_and_then_said_to_be_in_th
         for row in (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "pending"))).scalars():
             row.next_attempt_at = row.created_at
     summary = await team.said_to(MARIE, f"Résumé de l'entretien — dossier {case}")
-    assert "CANARY-WHILE-QUEUED" in summary.text
+    assert "CANARY-WHILE-QUEUED" in words(summary)
     for _ in range(100):  # the outbox records the delivery just after the Bot API answers
         rows = await _to_marie(team)
         if all(row.status == "sent" for row in rows):
@@ -67,7 +67,7 @@ async def test_the_summary_is_destroyed_once_delivered_and_then_said_to_be_in_th
     # Asked again: no server-readable copy is left; it is in the transcript, sealed to the recipients.
     api.user_sends_text(MARIE, "/summary")
     again = await team.said_to(MARIE, f"dossier {case}")
-    assert again.text.startswith(texts.summary_in_transcript(case)) and "CANARY" not in again.text
+    assert words(again).startswith(texts.summary_in_transcript(case)) and "CANARY" not in words(again)
     async with team.running.core.sessions() as session:
         entries = await read_transcript(session, case, recipient)
     assert any(e.kind == "summary" and f"dossier {case}" in (e.text or "") for e in entries)
@@ -84,4 +84,4 @@ async def test_a_quick_exit_destroys_the_summary_at_once(team: Team) -> None:
     assert (await team.conversation(case)).summary_sealed is None
 
     told = await team.claim(MARIE, case, notice)
-    assert told.text.startswith(texts.summary_in_transcript(case)) and "CANARY" not in told.text
+    assert words(told).startswith(texts.summary_in_transcript(case)) and "CANARY" not in words(told)
