@@ -17,7 +17,7 @@ from bot.app.admin import cases_close, cases_reassign
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.app.staff import staff_remove
 from bot.errors import AccueilError
-from bot.handoff import texts
+from bot.handoff import operator, texts
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from tests.staffing import GROUP, MARIE, MARIE_ID, PAUL, PAUL_ID, SAMIRA_ID, Team, staffed_bot, words
@@ -38,8 +38,8 @@ async def test_the_operator_reassigns_a_case_and_the_previous_caseworker_stops_r
 
     said = await cases_reassign(core.sessions, core.handoff, case.lower(), PAUL_ID, datetime.now(UTC))
     assert said.startswith(f"case {case} reassigned to Paul (staff id {PAUL_ID})")
-    await team.said_to(MARIE, texts.reassigned_away(case, "Paul"))
-    await team.said_to(PAUL, texts.handed_to_you(case, texts.OPERATOR))
+    await team.said_to(MARIE, operator.reassigned_away(case, "Paul"))
+    await team.said_to(PAUL, texts.handed_to_you(case, operator.OPERATOR))
     gone = await team.said_to(PAUL, "Résumé de l'entretien")  # handed to Marie already: in the transcript
     assert "transcription" in words(gone) and f"accueil transcript show {case}" in words(gone)
 
@@ -57,7 +57,7 @@ async def test_the_operator_reassigns_a_case_and_the_previous_caseworker_stops_r
     said = await cases_close(core.sessions, core.handoff, case, datetime.now(UTC))
     assert said.startswith(f"case {case} closed")
     await team.said_to(victim.user_id, team.render("ar", "handoff.case_closed"))
-    await team.said_to(PAUL, texts.closed(case, texts.OPERATOR))
+    await team.said_to(PAUL, texts.closed(case, operator.OPERATOR))
     closed = await team.conversation(case)
     assert (closed.case_status, closed.status, closed.caseworker_id) == ("closed", "ended", PAUL_ID)
     victim.write("مرحبا")
@@ -65,7 +65,7 @@ async def test_the_operator_reassigns_a_case_and_the_previous_caseworker_stops_r
     async with core.sessions() as session:
         entries = await read_transcript(session, case, recipient)
     events = [e.text for e in entries if e.kind == "event"]
-    assert "reassigned to Paul by the operator" in events and f"closed by {texts.OPERATOR}" in events
+    assert "reassigned to Paul by the operator" in events and f"closed by {operator.OPERATOR}" in events
 
 
 async def test_a_queued_case_reassigned_goes_straight_to_the_caseworker_with_its_summary(team: Team) -> None:
@@ -85,7 +85,7 @@ async def test_a_queued_case_closed_by_the_operator_loses_its_claim_button(team:
     await cases_close(core.sessions, core.handoff, case, datetime.now(UTC))
     await team.said_to(victim.user_id, team.render("ar", "handoff.case_closed"))
     await api.wait_until(lambda: team.buttons_gone(GROUP, notice.message_id), 10)
-    assert words(api.message(GROUP, notice.message_id)) == texts.closed(case, texts.OPERATOR)
+    assert words(api.message(GROUP, notice.message_id)) == texts.closed(case, operator.OPERATOR)
 
 
 async def test_the_operators_mistakes_are_one_line_each(team: Team) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.app.settings import Settings
 from bot.app.staff import staff_remove
-from bot.handoff import texts
+from bot.handoff import operator
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import OutboxMessage, Staff
@@ -102,7 +102,7 @@ async def test_a_removed_interpreter_leaves_the_case_without_an_interpreter(team
     said = await staff_remove(core.sessions, core.handoff, SAMIRA_ID, datetime.now(UTC))
     assert f"Now without an interpreter (their caseworker was told): {case}." in said
     assert "Back in the queue" not in said
-    await team.said_to(MARIE, texts.interpreter_left(case, "Samira"))
+    await team.said_to(MARIE, operator.interpreter_left(case, "Samira"))
     victim.write("CANARY-AFTER")
     await team.said_to(MARIE, "CANARY-AFTER")
     api.user_sends_text(SAMIRA, "سنساعدك")  # she is anyone now: this starts an intake, reaches no one

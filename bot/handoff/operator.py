@@ -25,6 +25,24 @@ from bot.handoff.cases import OPEN, Cases
 from storage import repo
 from storage.models import Conversation, Staff
 
+#: Who closes or hands over a case from the command line, as the staff read it.
+OPERATOR = "l'administration du bot"
+
+
+def back_in_queue(case: str, name: str) -> str:
+    """To an interpreter of a case whose caseworker left the team."""
+    return f"{texts.tag(case)} {name} ne fait plus partie de l'équipe : le dossier retourne dans la file d'attente."
+
+
+def interpreter_left(case: str, name: str) -> str:
+    """To the caseworker of a case whose interpreter left the team."""
+    return f"{texts.tag(case)} {name} ne fait plus partie de l'équipe et n'est plus interprète sur ce dossier. /invite"
+
+
+def reassigned_away(case: str, to: str) -> str:
+    """To the caseworker a case is taken from by the operator."""
+    return f"Dossier {case} confié à {to} par {OPERATOR} : vous n'en recevez plus les messages."
+
 
 @dataclass
 class Removal:
@@ -72,7 +90,7 @@ class Operator:
             if interpreter is not None:
                 if interpreter.focus_id == conversation.id:
                     interpreter.focus_id = None
-                await self.notifier.tell(session, conversation, interpreter.id, texts.back_in_queue(case, name), now)
+                await self.notifier.tell(session, conversation, interpreter.id, back_in_queue(case, name), now)
         await self.cases.record(session, conversation, f"back in the queue: {name} left the team", now)
 
     async def _without_interpreter(
@@ -80,7 +98,7 @@ class Operator:
     ) -> None:
         conversation.interpreter_id = None
         if conversation.caseworker_id is not None:
-            text = texts.interpreter_left(conversation.public_id, name)
+            text = interpreter_left(conversation.public_id, name)
             await self.notifier.tell(session, conversation, conversation.caseworker_id, text, now)
         await self.cases.record(session, conversation, f"interpreter {name} left the team", now)
 
@@ -101,17 +119,17 @@ class Operator:
             if previous is not None:
                 if previous.focus_id == conversation.id:
                     previous.focus_id = None
-                await self.notifier.tell(session, conversation, previous.id, texts.reassigned_away(case, to.name), now)
-        await self.notifier.tell(session, conversation, to.id, texts.handed_to_you(case, texts.OPERATOR), now)
+                await self.notifier.tell(session, conversation, previous.id, reassigned_away(case, to.name), now)
+        await self.notifier.tell(session, conversation, to.id, texts.handed_to_you(case, OPERATOR), now)
         await self.cases.send_summary(session, to, conversation, now)
         await self.cases.record(session, conversation, f"reassigned to {to.name} by the operator", now)
 
     async def close(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
         """As /close does; a case still queued also loses its Claim button in the staff group."""
         if conversation.case_status == "queued":
-            text = texts.closed(conversation.public_id, texts.OPERATOR)
+            text = texts.closed(conversation.public_id, OPERATOR)
             await self.notifier.withdraw(session, conversation, text, now)
-        await self.cases.close_as(session, texts.OPERATOR, conversation, now)
+        await self.cases.close_as(session, OPERATOR, conversation, now)
 
 
 def is_open(conversation: Conversation) -> bool:

@@ -371,10 +371,7 @@ def claim_button(case: str) -> str:
     return f"Prendre {case}"
 
 
-# --- the operator's changes to the team and the cases ------------------------------------------
-
-#: Who closes or hands over a case from the command line, as the staff read it.
-OPERATOR = "l'administration du bot"
+# --- once the summary was handed over ------------------------------------------------------------
 
 
 def summary_in_transcript(case: str) -> str:
@@ -384,18 +381,3 @@ def summary_in_transcript(case: str) -> str:
         "copie lisible. Il est dans la transcription du dossier, lisible avec une clé de lecture : "
         f"accueil transcript show {case} --key FICHIER"
     )
-
-
-def back_in_queue(case: str, name: str) -> str:
-    """To an interpreter of a case whose caseworker left the team."""
-    return f"{tag(case)} {name} ne fait plus partie de l'équipe : le dossier retourne dans la file d'attente."
-
-
-def interpreter_left(case: str, name: str) -> str:
-    """To the caseworker of a case whose interpreter left the team."""
-    return f"{tag(case)} {name} ne fait plus partie de l'équipe et n'est plus interprète sur ce dossier. /invite"
-
-
-def reassigned_away(case: str, to: str) -> str:
-    """To the caseworker a case is taken from by the operator."""
-    return f"Dossier {case} confié à {to} par {OPERATOR} : vous n'en recevez plus les messages."
