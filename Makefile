@@ -47,6 +47,7 @@ test-postgres: $(STAMP)
 	ACCUEIL_TEST_POSTGRES_URL=$${ACCUEIL_TEST_POSTGRES_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} \
 		$(PY) -m pytest -m postgres
 
+## ruff, then mypy --strict on what pyproject.toml lists: bot, storage, testkit, tests and bench.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot storage testkit tests bench
 	$(VENV)/bin/mypy

@@ -39,8 +39,8 @@ from sqlalchemy.engine import Engine
 
 from bench import pipeline
 from bench.common import LogCounter, Meter
-from bot.channels import base
 from bot.channels.telegram import sender
+from bot.conversation import receiver as base
 from bot.conversation.service import ConversationService
 from bot.outbox.delivery import Outbox
 from bot.transcript import writer as transcript

@@ -1,7 +1,7 @@
 """What every benchmark shares: statistics, the printed table, settings, PostgreSQL, the machine's load.
 
 The bot is assembled, and its databases made, by the test suite's own helpers
-(`tests.conftest`, `tests.telegram`), so that the benchmarks measure the bot the
+(`testkit.databases`, `testkit.telegram`), so that the benchmarks measure the bot the
 tests check and follow it when it changes.
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from bot.app.logs import JsonFormatter
 from bot.app.settings import Settings, load_settings
 from storage.crypto import RecipientPrivateKey
-from tests.conftest import _create_postgres_database, _drop_postgres_database, register_recipient
+from testkit.databases import create_postgres_database, drop_postgres_database, register_recipient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -228,11 +228,11 @@ def postgres_unreachable(url: str) -> str | None:
 @contextlib.asynccontextmanager
 async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
     """A new, empty database on the server of `server_url` (made by the tests' helper), dropped afterwards."""
-    url, name = await _create_postgres_database(server_url)
+    url, name = await create_postgres_database(server_url)
     try:
         yield url
     finally:
-        await _drop_postgres_database(server_url, name)
+        await drop_postgres_database(server_url, name)
 
 
 # --- other work on the machine ---------------------------------------------------------

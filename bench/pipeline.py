@@ -3,11 +3,11 @@
 Both bots run in this process, one after the other, against a fresh
 `FakeBotAPI` (real HTTP on 127.0.0.1), polled by the same `Poller`
 (bot.channels.telegram.runner) with the same settings. Accueil is assembled by
-the test suite's own `tests.telegram.running_bot` (core, outbox and its retry
+the test suite's own `testkit.telegram.running_bot` (core, outbox and its retry
 loop, staff announcements, dispatcher, poller; no pacing and no flood limit,
 which only hold a bot to Telegram's limits) on a fresh SQLite file or
 PostgreSQL database, with a staff group (completed intakes are announced
-there) and no translation model. N simulated victims (`tests.telegram.Victim`)
+there) and no translation model. N simulated victims (`testkit.telegram.Victim`)
 each walk through the whole intake (13 steps: /start, button presses, four
 free texts), waiting for the bot's answer before their next step: at once (a
 closed loop, the heaviest load N people can make), or after a pause, as a
@@ -62,7 +62,7 @@ from bench.common import (
 )
 from bot.channels.telegram.runner import Poller, make_bot
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
-from tests.telegram import TOKEN, Victim, running_bot
+from testkit.telegram import TOKEN, Victim, running_bot
 
 Kind = Literal["accueil", "echo"]
 Instrument = Callable[[], contextlib.AbstractContextManager[Any]]
@@ -81,7 +81,7 @@ class Step:
     value: str
 
 
-#: The whole intake in English, as tests/test_telegram_intake.py walks it (the needs are skipped here:
+#: The whole intake in English, as tests/telegram/test_telegram_intake.py walks it (the needs are skipped here:
 #: each multiple-choice toggle only edits a keyboard, and every step here ends on a new message).
 WALK: tuple[Step, ...] = (
     Step("text", "/start"),
@@ -315,7 +315,7 @@ def echo_dispatcher() -> Dispatcher:
 
 @contextlib.asynccontextmanager
 async def running_echo_bot(api: FakeBotAPI) -> AsyncIterator[None]:
-    """The echo bot, polled as `tests.telegram.running_bot` polls Accueil (same Poller, same long-poll timeout)."""
+    """The echo bot, polled as `testkit.telegram.running_bot` polls Accueil (same Poller, same long-poll timeout)."""
     bot = make_bot(TOKEN, api.base_url)
     stop = asyncio.Event()
     poller = asyncio.create_task(Poller(bot, echo_dispatcher(), timeout=1).run(stop))

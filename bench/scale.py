@@ -46,7 +46,7 @@ from sqlalchemy import text, update
 from bench.common import bench_settings, production_logging, ready_database, rss_bytes, sqlite_url
 from bench.pipeline import WALK, checkpointed_size, storage_figures
 from bot import engine
-from bot.app.cli import _ready_to_serve
+from bot.app.cli.run import ready_to_serve
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
 from bot.channels.base import Inbound, Outcome
@@ -169,7 +169,7 @@ async def memory_and_resume(conversations: int) -> dict[str, Any]:
         # The restart: everything from here is timed.
         started = time.perf_counter()
         core = await build_core(settings)
-        await _ready_to_serve(core)
+        await ready_to_serve(core)
         built = time.perf_counter() - started
         sender = CountingSender()
         outbox = core.outbox(sender)

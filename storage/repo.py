@@ -21,6 +21,7 @@ GROUP = "group"
 def staff_destination(staff_id: int) -> str:
     return f"staff:{staff_id}"
 
+
 _CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -163,6 +164,30 @@ async def drop_pending(session: AsyncSession, conversation_id: int, destination:
     )
 
 
+async def set_aside(session: AsyncSession, message_id: int, reason: str) -> None:
+    """Keep a message the channel refused for good, sealed, out of its queue, with the reason."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="refused", failure=reason[:300])
+    )
+
+
+async def set_aside_messages(session: AsyncSession, ids: Sequence[int] = ()) -> Sequence[OutboxMessage]:
+    """The messages set aside (those of `ids` only, when given), oldest first."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "refused").order_by(OutboxMessage.id)
+    if ids:
+        query = query.where(OutboxMessage.id.in_(ids))
+    return (await session.execute(query)).scalars().all()
+
+
+async def requeue(session: AsyncSession, message_id: int, now: datetime) -> None:
+    """Put a message set aside back at its place in its queue (it is older than what followed it)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "refused")
+        .values(status="pending", failure=None, attempts=0, next_attempt_at=now)
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     """1 s, 2 s, 4 s ... capped at 5 minutes."""
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
@@ -291,10 +316,11 @@ async def open_cases(session: AsyncSession, staff_id: int | None = None) -> Sequ
 
 
 async def drop_pending_to(session: AsyncSession, destination: str) -> int:
-    """Give up on everything queued for one chat, about any case (a removed staff member's)."""
+    """Give up on everything queued for one chat, about any case (a removed staff member's), set-aside
+    messages included: none of it can be sent or replayed any more."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.destination == destination, OutboxMessage.status == "pending")
+        .where(OutboxMessage.destination == destination, OutboxMessage.status.in_(("pending", "refused")))
         .values(status="dropped", payload_sealed=None)
         .execution_options(synchronize_session=False)
     )

@@ -7,58 +7,18 @@ names a server that answers, on PostgreSQL too (a fresh database per test).
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings, load_settings
-from bot.clock import utcnow
-from storage import transcripts
 from storage.crypto import RecipientPrivateKey
-from storage.db import make_engine, session_factory, upgrade
+from testkit.databases import create_postgres_database, drop_postgres_database, register_recipient
 
 POSTGRES_URL = os.environ.get("ACCUEIL_TEST_POSTGRES_URL")
 SKIP_POSTGRES = "PostgreSQL tests need ACCUEIL_TEST_POSTGRES_URL (`.ci/run` sets it when 127.0.0.1:5432 answers)"
-
-
-async def _create_postgres_database(url: str) -> tuple[str, str]:
-    import asyncpg  # only needed when PostgreSQL is in play
-
-    base = make_url(url)
-    name = f"accueil_t_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(
-        host=base.host or "127.0.0.1",
-        port=base.port or 5432,
-        user=base.username or "postgres",
-        password=base.password,
-        database=base.database or "postgres",
-    )
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_postgres_database(url: str, name: str) -> None:
-    import asyncpg
-
-    base = make_url(url)
-    admin = await asyncpg.connect(
-        host=base.host or "127.0.0.1",
-        port=base.port or 5432,
-        user=base.username or "postgres",
-        password=base.password,
-        database=base.database or "postgres",
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,11 +28,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     if not POSTGRES_URL:
         pytest.skip(SKIP_POSTGRES)
-    url, name = await _create_postgres_database(POSTGRES_URL)
+    url, name = await create_postgres_database(POSTGRES_URL)
     try:
         yield url
     finally:
-        await _drop_postgres_database(POSTGRES_URL, name)
+        await drop_postgres_database(POSTGRES_URL, name)
 
 
 @pytest.fixture
@@ -86,17 +46,6 @@ def data_dir(tmp_path: Path) -> Path:
 def recipient() -> RecipientPrivateKey:
     """The association's key in tests: transcripts are wrapped to it."""
     return RecipientPrivateKey.generate()
-
-
-async def register_recipient(database_url: str, key: RecipientPrivateKey, label: str = "association") -> None:
-    """Migrate the database and register `key`'s public half, as `accueil keys init` does."""
-    engine = make_engine(database_url)
-    try:
-        await upgrade(engine)
-        async with session_factory(engine).begin() as session:
-            await transcripts.add_recipient(session, key.key_id, label, key.public.raw, utcnow())
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@
     └── NoTranslationPath      no installed model (direct or via English) for this pair
 
 Implementations: `ArgosTranslator` (CTranslate2 on installed Argos packages)
-and, for tests, `FakeTranslator`.
+and, for tests, `testkit.fakes.FakeTranslator`.
 """
 
 from __future__ import annotations

@@ -145,6 +145,9 @@ async def _safety(args: argparse.Namespace, settings: Settings) -> int:
             text = await admin.block_case(sessions, args.case, utcnow())
         elif args.command == "unblock":
             text = await admin.unblock_case(sessions, args.case)
+        elif args.command == "outbox":
+            replay = args.action == "replay"
+            text = await (admin.outbox_replay(sessions, args.ids, utcnow()) if replay else admin.outbox_list(sessions))
         else:
             text = await admin.parked_list(sessions)
         print(text)
@@ -229,6 +232,7 @@ _COMMANDS: dict[str, Command] = {
     "block": _safety,
     "unblock": _safety,
     "parked": _safety,
+    "outbox": _safety,
     "keys": _admin,
     "cases": _cases,
     "transcript": _admin,

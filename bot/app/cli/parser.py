@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     parked_sub.add_parser("list", help="parked updates: when, which case, what went wrong (no content)")
     replay = parked_sub.add_parser("replay", help="apply parked updates again (all, or those named)")
     replay.add_argument("refs", nargs="*", metavar="REF")
+    outbox = sub.add_parser("outbox", help="messages the Bot API refused for good, set aside for replay")
+    outbox_sub = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    outbox_sub.add_parser("list", help="messages set aside: case, kind, to whom, why (no content)")
+    resend = outbox_sub.add_parser("replay", help="put messages set aside back in their queues (all, or those named)")
+    resend.add_argument("ids", nargs="*", type=int, metavar="ID")
 
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
