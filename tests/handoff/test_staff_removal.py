@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app.admin import outbox_replay
 from bot.app.settings import Settings
 from bot.app.staff import staff_remove
 from bot.handoff import operator
@@ -112,6 +114,32 @@ async def test_a_removed_interpreter_leaves_the_case_without_an_interpreter(team
     assert "سنساعدك" not in " ".join(victim.texts())
     conversation = await team.conversation(case)
     assert (conversation.case_status, conversation.caseworker_id, conversation.interpreter_id) == ("claimed", 1, None)
+
+
+async def test_a_message_set_aside_for_someone_removed_can_no_longer_be_replayed(team: Team) -> None:
+    api, core = team.api, team.running.core
+    victim, case, notice = await team.hand_off_in_arabic(7103)
+    await team.claim(MARIE, case, notice)
+    api.fail_next("sendMessage", status=400, description="Bad Request: CHAT_RESTRICTED", count=1, chat_id=MARIE)
+    victim.write("CANARY-REFUSED")
+    for _ in range(100):  # the Bot API refuses it for good: it is set aside, kept for the operator
+        if "refused" in {row.status for row in await _to(core.sessions, MARIE_ID)}:
+            break
+        await asyncio.sleep(0.05)
+    assert "refused" in {row.status for row in await _to(core.sessions, MARIE_ID)}
+
+    await staff_remove(core.sessions, core.handoff, MARIE_ID, datetime.now(UTC))
+    assert await outbox_replay(core.sessions, [], datetime.now(UTC)) == "no message set aside"
+    rows = await _to(core.sessions, MARIE_ID)
+    assert {row.status for row in rows} == {"sent", "dropped"} and all(row.payload_sealed is None for row in rows)
+    await asyncio.sleep(0.3)
+    assert "CANARY-REFUSED" not in team.texts_to(MARIE)
+
+
+async def _to(sessions: async_sessionmaker[AsyncSession], staff_id: int) -> list[OutboxMessage]:
+    async with sessions() as session:
+        query = select(OutboxMessage).where(OutboxMessage.destination == f"staff:{staff_id}")
+        return list((await session.execute(query)).scalars().all())
 
 
 async def test_removing_someone_unknown_or_already_removed_is_one_line(team: Team) -> None:
