@@ -73,7 +73,6 @@ class Receiver:
         self.guard = Guard(service, conversations_per_day=conversations_per_day, clock=service.clock)
         self.parking = Parking(service.keys, service.clock)
         self._deliveries: set[asyncio.Task[None]] = set()
-        self._staff: set[tuple[str, str]] = set()  # staff found flooding: never limited
 
     @classmethod
     def with_limits(
@@ -106,12 +105,11 @@ class Receiver:
     async def _apply(self, inbound: Inbound) -> Outcome:
         key = (inbound.channel, inbound.user)
         dropped: Dropped | None = None
-        if self.flood is not None and key not in self._staff:
+        if self.flood is not None:  # staff are never limited: asked again at each warning (removal counts)
             verdict = self.flood.check(key, self.monotonic(), inbound.message_ref, exempt=is_quick_exit(inbound.event))
             if verdict is Verdict.DROP:
                 return Outcome(None)
             if verdict is Verdict.WARN and await self._is_staff(inbound):
-                self._staff.add(key)  # until the process restarts
                 self.flood.forget(key)
             elif verdict is Verdict.WARN:
                 warned, _ = await self._run(
