@@ -327,6 +327,17 @@ async def drop_pending_to(session: AsyncSession, destination: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def keep_summary_while_queued(session: AsyncSession, conversation_id: int, sealed: bytes) -> bool:
+    """Replace a case's sealed summary, only if the case still waits (checked in the same statement)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.case_status == "queued")
+        .values(summary_sealed=sealed)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 async def abandoned_intakes(session: AsyncSession, before: datetime, limit: int = 500) -> Sequence[Conversation]:
     """Intakes still running whose last step is older than `before`."""
     result = await session.execute(

@@ -72,9 +72,12 @@ class Relay:
         now: datetime,
     ) -> bool:
         """Relay what the person wrote to whoever has the case; False when nobody has it yet."""
+        if conversation.case_status == "queued" and isinstance(event, engine.TextIn) and said:
+            if await self._add_to_summary(session, conversation, said[0], now):
+                return False
+            # Taken while this update was applied: the words go to whoever has the case now.
+            await session.refresh(conversation, ["case_status", "caseworker_id", "interpreter_id"])
         if conversation.case_status not in OPEN or conversation.caseworker_id is None:
-            if conversation.case_status == "queued" and isinstance(event, engine.TextIn) and said:
-                self._add_to_summary(conversation, said[0], now)
             return False
         if isinstance(event, engine.TextIn):
             entry = said[0] if said else None
@@ -118,9 +121,11 @@ class Relay:
                     session, conversation, staff_id, source, texts.media_caption(case, kind), now
                 )
 
-    def _add_to_summary(self, conversation: Conversation, entry: Entry, now: datetime) -> None:
+    async def _add_to_summary(
+        self, session: AsyncSession, conversation: Conversation, entry: Entry, now: datetime
+    ) -> bool:
         words = texts.victim_words(entry.text or "", entry.translation, conversation.language, self.staff_language)
-        self.summaries.add(conversation, words, now)
+        return await self.summaries.add(session, conversation, words, now)
 
     # --- the staff → the person -------------------------------------------------------------
 

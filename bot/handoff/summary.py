@@ -14,7 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
 from bot.handoff import texts
+from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation
 from storage.sealed import Sealed
@@ -45,8 +49,15 @@ class SealedSummary:
     def discard(self, conversation: Conversation) -> None:
         conversation.summary_sealed = None
 
-    def add(self, conversation: Conversation, words: Sequence[str], now: datetime) -> None:
-        """What the person wrote while the case waited, at the summary's end (or after a line saying
-        where the summary is, once it was handed over)."""
+    async def add(self, session: AsyncSession, conversation: Conversation, words: Sequence[str], now: datetime) -> bool:
+        """What the person wrote while the case waits, at the summary's end (or after a line saying
+        where the summary is, once it was handed over). False, and nothing kept, when the case was
+        taken since `conversation` was read: one conditional UPDATE, so a claim applied meanwhile
+        never leaves a summary behind it."""
         held = self.read(conversation) or texts.summary_in_transcript(conversation.public_id)
-        self.keep(conversation, texts.written_since_handoff(held, words, now))
+        text = texts.written_since_handoff(held, words, now)
+        sealed = self.keys.seal(text.encode(), _context(conversation))
+        if not await repo.keep_summary_while_queued(session, conversation.id, sealed):
+            return False
+        set_committed_value(conversation, "summary_sealed", sealed)
+        return True

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot import engine
+from bot.app.compose import Core
 from bot.app.settings import Settings
-from bot.handoff import texts
-from bot.transcript.writer import read_transcript
+from bot.app.staff import staff_add
+from bot.handoff import Handoff, StaffPress, parse_office_hours, texts
+from bot.transcript.writer import Entry, TranscriptWriter, read_transcript
+from storage import repo
 from storage.crypto import RecipientPrivateKey
-from storage.models import OutboxMessage
+from storage.models import Conversation, OutboxMessage, Staff
+from testkit.fake_notifier import FakeNotifier
 from testkit.staffed import GROUP, MARIE, MARIE_ID, Team, staffed_bot, words
 
 
@@ -85,3 +91,54 @@ async def test_a_quick_exit_destroys_the_summary_at_once(team: Team) -> None:
 
     told = await team.claim(MARIE, case, notice)
     assert words(told).startswith(texts.summary_in_transcript(case)) and "CANARY" not in words(told)
+
+
+async def test_words_written_while_the_case_is_being_claimed_reach_the_caseworker_and_leave_no_summary(
+    core: Core,
+) -> None:
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    await staff_add(core.sessions, core.keys, MARIE, "Marie", "caseworker", None, now)
+    notifier = FakeNotifier("announce", "withdraw", "tell")
+    desk = Handoff(
+        core.content.intake,
+        core.content.catalogs,
+        core.keys,
+        TranscriptWriter(core.keys),
+        translator=None,
+        staff_language="fr",
+        hours=parse_office_hours("always"),
+        renotify=timedelta(minutes=15),
+        clock=lambda: now,
+        notifier=notifier,
+    )
+    async with core.sessions.begin() as session:
+        public_id = repo.new_public_id()
+        conversation = Conversation(
+            public_id=public_id,
+            channel="telegram",
+            user_ref="someone",
+            chat_sealed=core.keys.seal(b"7001", f"chat:{public_id}"),
+            language="en",
+            status="handoff",
+            created_at=now,
+            updated_at=now,
+        )
+        await repo.add_conversation(session, conversation)
+        await TranscriptWriter(core.keys).start(session, conversation)
+        await desk.queue(session, conversation, engine.State("intake", "end", language="en"), {}, "asked", now)
+
+    # The person's update has read the case (still queued) when Marie's claim is applied and committed.
+    async with core.sessions() as person:
+        seen = await repo.by_public_id(person, public_id)
+        assert seen is not None and seen.case_status == "queued"
+        async with core.sessions.begin() as staff_side:
+            marie = (await staff_side.execute(select(Staff).where(Staff.name == "Marie"))).scalar_one()
+            await desk.from_staff(staff_side, marie, StaffPress("claim", public_id), None)
+        said = [Entry("victim", now.isoformat(), "message", text="CANARY-RACE", language="en")]
+        relayed = await desk.from_victim(person, seen, engine.TextIn("CANARY-RACE"), said, "7001", None, now)
+        await person.commit()
+    assert relayed is True
+    assert "CANARY-RACE" in notifier.to(marie.id)[-1].text
+    async with core.sessions() as session:
+        after = await repo.by_public_id(session, public_id)
+    assert after is not None and after.summary_sealed is None and after.caseworker_id == marie.id
