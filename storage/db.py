@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -72,6 +72,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")  # deleted (purged) rows are overwritten, not left in free pages
     cursor.close()
+
+
+async def checkpoint_wal(session: AsyncSession) -> bool:
+    """SQLite: move the WAL into the database and truncate it to nothing; whether it completed.
+
+    Called after a handoff, so the older versions of rows sealed under the server key (the
+    intake's working state) do not linger in the WAL; `secure_delete` overwrites what the
+    checkpoint frees. PostgreSQL keeps no such file beside the database: nothing to do.
+    Run it outside a transaction (a fresh session, nothing written in it yet)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    busy, _log, _done = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+    return int(busy) == 0
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

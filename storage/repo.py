@@ -310,3 +310,40 @@ async def open_cases(session: AsyncSession, staff_id: int | None = None) -> Sequ
         query = query.where((Conversation.caseworker_id == staff_id) | (Conversation.interpreter_id == staff_id))
     result = await session.execute(query.order_by(Conversation.urgent.desc(), Conversation.queued_at))
     return result.scalars().all()
+
+
+# --- short server-readable windows -------------------------------------------------
+
+
+async def drop_pending_to(session: AsyncSession, destination: str) -> int:
+    """Give up on everything queued for one chat, about any case (a removed staff member's), set-aside
+    messages included: none of it can be sent or replayed any more."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.destination == destination, OutboxMessage.status.in_(("pending", "refused")))
+        .values(status="dropped", payload_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def keep_summary_while_queued(session: AsyncSession, conversation_id: int, sealed: bytes) -> bool:
+    """Replace a case's sealed summary, only if the case still waits (checked in the same statement)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.case_status == "queued")
+        .values(summary_sealed=sealed)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def abandoned_intakes(session: AsyncSession, before: datetime, limit: int = 500) -> Sequence[Conversation]:
+    """Intakes still running whose last step is older than `before`."""
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.status == "intake", Conversation.updated_at < before)
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
+    return result.scalars().all()

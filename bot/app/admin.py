@@ -17,17 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
 from bot.errors import ConfigError, describe
+from bot.handoff import Handoff
+from bot.handoff.operator import is_open
 from bot.outbox import set_aside
 from bot.transcript import keyfiles
 from bot.transcript.epochs import rekey_all
-from bot.transcript.writer import Entry, find_case, read_transcript, rewrap
+from bot.transcript.writer import Entry, TranscriptWriter, find_case, read_transcript, rewrap
+from storage import db
+from storage import repo as repo_conversations
 from storage import safety as safety_store
 from storage import transcripts as repo
-from storage.crypto import RecipientPrivateKey, RecipientPublicKey
+from storage.crypto import RecipientPrivateKey, RecipientPublicKey, ServerKey
 from storage.keystore import keystore_of
-from storage.models import Conversation
+from storage.models import Conversation, Staff
 
 Sessions = async_sessionmaker[AsyncSession]
+#: What the transcript of an intake abandoned for ACCUEIL_INTAKE_EXPIRY_HOURS records.
+ABANDONED = "intake abandoned"
 
 
 async def keys_init(sessions: Sessions, out: Path, label: str, data_dir: Path, now: datetime) -> str:
@@ -280,3 +286,66 @@ async def outbox_list(sessions: Sessions) -> str:
 async def outbox_replay(sessions: Sessions, ids: list[int], now: datetime) -> str:
     """Put messages set aside (all, or those named) back in their queues; the running bot sends them."""
     return await set_aside.replay(sessions, ids, now)
+
+
+# --- the operator's hold on cases, and short server-readable windows -----------------------------
+
+
+async def _caseworker(session: AsyncSession, staff_id: int) -> Staff:
+    member = await session.get(Staff, staff_id)
+    if member is None:
+        raise ConfigError(f"there is no staff member {staff_id}; see `accueil staff list`")
+    if member.removed_at is not None:
+        raise ConfigError(f"staff member {staff_id} ({member.name}) was removed; see `accueil staff list`")
+    if member.role != "caseworker":
+        raise ConfigError(f"staff member {staff_id} ({member.name}) is an {member.role}: a case goes to a caseworker")
+    return member
+
+
+async def _open_case(session: AsyncSession, case: str) -> Conversation:
+    conversation = await find_case(session, case)
+    if not is_open(conversation):
+        state = "closed" if conversation.case_status == "closed" else "not handed to the staff"
+        raise ConfigError(f"case {conversation.public_id} is {state}; `accueil cases list` shows the open ones")
+    return conversation
+
+
+async def cases_reassign(sessions: Sessions, handoff: Handoff, case: str, staff_id: int, now: datetime) -> str:
+    """`accueil cases reassign CASE --to STAFF_ID`: the case goes to that caseworker."""
+    async with sessions.begin() as session:
+        conversation = await _open_case(session, case)
+        member = await _caseworker(session, staff_id)
+        if conversation.caseworker_id == member.id:
+            return f"case {conversation.public_id} is already with {member.name}"
+        await handoff.operator.reassign(session, conversation, member, now)
+    return (
+        f"case {conversation.public_id} reassigned to {member.name} (staff id {member.id}); "
+        "the running bot tells them, and whoever had it"
+    )
+
+
+async def cases_close(sessions: Sessions, handoff: Handoff, case: str, now: datetime) -> str:
+    """`accueil cases close CASE`: as /close does; the person is told and is back with the bot."""
+    async with sessions.begin() as session:
+        conversation = await _open_case(session, case)
+        await handoff.operator.close(session, conversation, now)
+    return f"case {conversation.public_id} closed; the running bot tells the person and whoever had it"
+
+
+async def expire_intakes(sessions: Sessions, keys: ServerKey, hours: int, now: datetime) -> int:
+    """Destroy the working state of intakes abandoned for `hours`; returns how many.
+
+    The transcript records "intake abandoned"; a person who writes again starts afresh."""
+    writer = TranscriptWriter(keys)
+    async with sessions.begin() as session:
+        abandoned = await repo_conversations.abandoned_intakes(session, now - timedelta(hours=hours))
+        for conversation in abandoned:
+            conversation.state_sealed = None
+            conversation.status = "ended"
+            conversation.updated_at = now
+            await repo_conversations.drop_pending(session, conversation.id)
+            await writer.append(session, conversation, [Entry("system", now.isoformat(), "event", text=ABANDONED)])
+    if abandoned:
+        async with sessions() as session:  # the older versions of the working state leave the WAL too
+            await db.checkpoint_wal(session)
+    return len(abandoned)

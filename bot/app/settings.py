@@ -67,6 +67,8 @@ class Settings:
     server_key: Secret | None = None
     log_level: str = "INFO"
     retention_days: int = 365
+    #: An intake with no step for this long is abandoned: its working state is destroyed.
+    intake_expiry_hours: int = 72
     models_dir: Path = Path("data/models")
     staff_language: str = "fr"
     mt_compute_type: str = "int8"
@@ -99,6 +101,7 @@ _KNOWN = {
     "server_key",
     "log_level",
     "retention_days",
+    "intake_expiry_hours",
     "models_dir",
     "staff_language",
     "mt_compute_type",
@@ -125,6 +128,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
     server_key = values.pop("server_key", None)
     retention = _whole(
         values, "retention_days", "365", 1, "ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1"
+    )
+    expiry = _whole(
+        values,
+        "intake_expiry_hours",
+        "72",
+        1,
+        "ACCUEIL_INTAKE_EXPIRY_HOURS must be a whole number of hours, at least 1",
     )
     models_dir = Path(values.pop("models_dir", str(data_dir / "models")))
     staff_language = values.pop("staff_language", "fr")
@@ -160,6 +170,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         server_key=Secret(server_key) if server_key else None,
         log_level=level,
         retention_days=retention,
+        intake_expiry_hours=expiry,
         models_dir=models_dir,
         staff_language=staff_language,
         mt_compute_type=compute_type,

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import ConfigError
+from bot.handoff import Handoff
 from storage import db, repo
 from storage.crypto import ServerKey
 from storage.models import Staff
@@ -71,16 +72,22 @@ async def staff_list(sessions: Sessions) -> str:
     return "\n".join(lines)
 
 
-async def staff_remove(sessions: Sessions, staff_id: int, now: datetime) -> str:
+async def staff_remove(sessions: Sessions, handoff: Handoff, staff_id: int, now: datetime) -> str:
+    """Removal takes effect at once: nothing more reaches them, their cases go back to the queue."""
     async with sessions.begin() as session:
         member = await session.get(Staff, staff_id)
         if member is None or member.removed_at is not None:
             raise ConfigError(f"there is no staff member {staff_id}; see `accueil staff list`")
-        member.removed_at = now
-        member.focus_id = None
-        held = [c.public_id for c in await repo.open_cases(session, staff_id)]
-    note = f"\nStill assigned to them: {', '.join(held)}; transfer or close these cases." if held else ""
-    return f"removed {member.name}: they can no longer use the staff commands.{note}"
+        removal = await handoff.operator.remove(session, member, now)
+    lines = [
+        f"removed {member.name}: they can no longer use the staff commands, and nothing more is sent to them"
+        + (f" ({removal.dropped} queued message(s) to them dropped)." if removal.dropped else ".")
+    ]
+    if removal.requeued:
+        lines.append(f"Back in the queue, announced again to the staff group: {', '.join(removal.requeued)}.")
+    if removal.uninterpreted:
+        lines.append(f"Now without an interpreter (their caseworker was told): {', '.join(removal.uninterpreted)}.")
+    return "\n".join(lines)
 
 
 async def interpreters_by_language(database_url: str) -> dict[str, int]:

@@ -33,8 +33,10 @@ from bot.conversation.guard import Guard
 from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
+from bot.engine import HandedOff
 from bot.errors import StorageError, describe
 from bot.outbox.delivery import Outbox, OutItem
+from storage.db import checkpoint_wal
 
 log = logging.getLogger("accueil.channel")
 
@@ -71,7 +73,6 @@ class Receiver:
         self.guard = Guard(service, conversations_per_day=conversations_per_day, clock=service.clock)
         self.parking = Parking(service.keys, service.clock)
         self._deliveries: set[asyncio.Task[None]] = set()
-        self._staff: set[tuple[str, str]] = set()  # staff found flooding: never limited
 
     @classmethod
     def with_limits(
@@ -94,6 +95,8 @@ class Receiver:
     async def receive(self, inbound: Inbound) -> Outcome:
         """Apply `inbound` (retrying while the database is briefly away), then send the replies."""
         outcome = await self._apply(inbound)
+        if any(isinstance(effect, HandedOff) for effect in outcome.effects):
+            await self._checkpoint()
         for conversation_id in dict.fromkeys((outcome.conversation_id, *outcome.touched)):
             if conversation_id is not None:
                 await self._deliver(conversation_id)
@@ -102,12 +105,11 @@ class Receiver:
     async def _apply(self, inbound: Inbound) -> Outcome:
         key = (inbound.channel, inbound.user)
         dropped: Dropped | None = None
-        if self.flood is not None and key not in self._staff:
+        if self.flood is not None:  # staff are never limited: asked again at each warning (removal counts)
             verdict = self.flood.check(key, self.monotonic(), inbound.message_ref, exempt=is_quick_exit(inbound.event))
             if verdict is Verdict.DROP:
                 return Outcome(None)
             if verdict is Verdict.WARN and await self._is_staff(inbound):
-                self._staff.add(key)  # until the process restarts
                 self.flood.forget(key)
             elif verdict is Verdict.WARN:
                 warned, _ = await self._run(
@@ -213,6 +215,14 @@ class Receiver:
             )
         except Exception as exc:  # best effort: the update itself is kept
             log.warning("the person could not be told their message is kept (%s)", describe(exc))
+
+    async def _checkpoint(self) -> None:
+        """After a handoff: the intake's older working states leave SQLite's WAL (`db.checkpoint_wal`)."""
+        try:
+            async with self.sessions() as session:
+                await checkpoint_wal(session)
+        except Exception as exc:  # committed already; the next handoff checkpoints again
+            log.warning("the WAL could not be checkpointed after a handoff (%s)", describe(exc))
 
     async def _deliver(self, conversation_id: int) -> None:
         if not self.background:

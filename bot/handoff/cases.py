@@ -182,13 +182,14 @@ class Cases:
         await self.send_summary(session, staff, conversation, now)
         if not conversation.quick_exit:
             await self.victim.tell(session, conversation, Msg("handoff.claimed"), now)
-        await self._record(session, conversation, f"claimed by {staff.name}", now)
+        await self.record(session, conversation, f"claimed by {staff.name}", now)
         return None
 
     async def send_summary(
         self, session: AsyncSession, staff: Staff, conversation: Conversation, now: datetime
     ) -> None:
-        summary = self.summaries.read(conversation) or texts.no_summary(conversation.public_id)
+        """Hand the summary over: from now on only the message queued to `staff` holds it."""
+        summary = self.summaries.take(conversation) or texts.summary_in_transcript(conversation.public_id)
         await self.notifier.tell(session, conversation, staff.id, texts.with_help(summary), now)
 
     async def invite(
@@ -202,7 +203,7 @@ class Cases:
         language = texts.language_line(self.catalogs, conversation.language)
         await self.notifier.tell(session, conversation, interpreter.id, texts.invited(case, staff.name, language), now)
         await self.notifier.tell(session, conversation, staff.id, texts.joined(case, interpreter.name), now)
-        await self._record(session, conversation, f"interpreter {interpreter.name} joined", now)
+        await self.record(session, conversation, f"interpreter {interpreter.name} joined", now)
         return None
 
     async def transfer(
@@ -218,12 +219,16 @@ class Cases:
         await self.notifier.tell(session, conversation, staff.id, texts.transferred(case, other.name), now)
         await self.notifier.tell(session, conversation, other.id, texts.handed_to_you(case, staff.name), now)
         await self.send_summary(session, other, conversation, now)
-        await self._record(session, conversation, f"transferred from {staff.name} to {other.name}", now)
+        await self.record(session, conversation, f"transferred from {staff.name} to {other.name}", now)
         return None
 
     # --- closed -----------------------------------------------------------------------------
 
     async def close(self, session: AsyncSession, staff: Staff, conversation: Conversation, now: datetime) -> None:
+        await self.close_as(session, staff.name, conversation, now)
+
+    async def close_as(self, session: AsyncSession, by: str, conversation: Conversation, now: datetime) -> None:
+        """Close the case in the name of `by` (a caseworker, or the operator)."""
         case = conversation.public_id
         conversation.case_status = "closed"
         conversation.closed_at = now
@@ -237,19 +242,20 @@ class Cases:
             if member is not None:
                 if member.focus_id == conversation.id:
                     member.focus_id = None
-                await self.notifier.tell(session, conversation, member.id, texts.closed(case, staff.name), now)
-        await self._record(session, conversation, f"closed by {staff.name}", now)
+                await self.notifier.tell(session, conversation, member.id, texts.closed(case, by), now)
+        await self.record(session, conversation, f"closed by {by}", now)
         log.info("case closed", extra={"case": case})
 
     async def victim_left(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
-        """Quick exit during a case: whoever has it must not write first."""
+        """Quick exit during a case: the summary is destroyed; whoever has the case must not write first."""
+        self.summaries.discard(conversation)
         if conversation.case_status not in OPEN or conversation.caseworker_id is None:
             return
         text = texts.victim_left(conversation.public_id)
         for staff_id in filter(None, (conversation.caseworker_id, conversation.interpreter_id)):
             await self.notifier.tell(session, conversation, staff_id, text, now)
 
-    async def _record(self, session: AsyncSession, conversation: Conversation, event: str, now: datetime) -> None:
+    async def record(self, session: AsyncSession, conversation: Conversation, event: str, now: datetime) -> None:
         await self.transcript.append(session, conversation, [Entry("system", now.isoformat(), "event", text=event)])
 
 

@@ -5,7 +5,8 @@ case announced to the staff group (and the announcement withdrawn once the case
 is claimed), a line to one staff member, a file the person sent passed on to
 one. Every call happens inside the update's unit of work: `OutboxNotifier`
 queues into the outbox in the session it is given, and nothing leaves before
-the session commits. `testkit.fake_notifier.FakeNotifier` records calls in tests.
+the session commits. Nothing is queued to a staff member who was removed.
+`testkit.fake_notifier.FakeNotifier` records calls in tests.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handoff.buttons import Buttons
 from bot.outbox.queue import Postbox
 from storage import repo
-from storage.models import Conversation
+from storage.models import Conversation, Staff
 
 
 class StaffNotifier(Protocol):
@@ -79,6 +80,8 @@ class OutboxNotifier:
         *,
         buttons: Buttons = (),
     ) -> None:
+        if not await _on_the_team(session, staff_id):
+            return
         payload: dict[str, Any] = {"text": text}
         if buttons:
             payload["buttons"] = _rows(buttons)
@@ -94,9 +97,16 @@ class OutboxNotifier:
         caption: str,
         now: datetime,
     ) -> None:
+        if not await _on_the_team(session, staff_id):
+            return
         payload = {"source": list(source), "text": caption}
         destination = repo.staff_destination(staff_id)
         await self.postbox.put(session, conversation, "copy", payload, now, destination=destination)
+
+
+async def _on_the_team(session: AsyncSession, staff_id: int) -> bool:
+    member = await session.get(Staff, staff_id)
+    return member is not None and member.removed_at is None
 
 
 def _rows(buttons: Buttons) -> list[list[list[str]]]:

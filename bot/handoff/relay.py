@@ -79,9 +79,12 @@ class Relay:
 
         When it is relayed, the person's words (`said`) are recorded first, before anything the
         bot answers them, so the transcript keeps the order of events."""
+        if conversation.case_status == "queued" and said and _written(said[0]):
+            if await self._add_to_summary(session, conversation, said[0], now):
+                return False
+            # Taken while this update was applied: the words go to whoever has the case now.
+            await session.refresh(conversation, ["case_status", "caseworker_id", "interpreter_id"])
         if conversation.case_status not in OPEN or conversation.caseworker_id is None:
-            if conversation.case_status == "queued" and said and _written(said[0]):
-                self._add_to_summary(conversation, said[0], now)
             return False
         await self.transcript.append(session, conversation, said)
         if isinstance(event, engine.TextIn):
@@ -152,9 +155,11 @@ class Relay:
             await self.notifier.pass_on(session, conversation, staff_id, source, texts.caption_follows(case, kind), now)
             await self.notifier.tell(session, conversation, staff_id, full, now)
 
-    def _add_to_summary(self, conversation: Conversation, entry: Entry, now: datetime) -> None:
+    async def _add_to_summary(
+        self, session: AsyncSession, conversation: Conversation, entry: Entry, now: datetime
+    ) -> bool:
         words = texts.victim_words(_written(entry), entry.translation, conversation.language, self.staff_language)
-        self.summaries.add(conversation, words, now)
+        return await self.summaries.add(session, conversation, words, now)
 
     # --- the staff → the person -------------------------------------------------------------
 

@@ -5,7 +5,8 @@
 `bot.handoff.relay` (the person's words to the staff and back, translated),
 `bot.handoff.commands` (what a staff member's message, command or button does),
 `bot.handoff.texts` (everything the staff read), `bot.handoff.notify` (the port
-the staff are told through). Like `ConversationService`, every method works
+the staff are told through), `bot.handoff.operator` (a staff member removed, a
+case reassigned or closed from the command line). Like `ConversationService`, every method works
 inside the session it is given and queues what to send in the outbox; the
 channel commits and delivers.
 """
@@ -24,6 +25,7 @@ from bot.handoff.cases import Cases, Queueing
 from bot.handoff.commands import StaffCommands, StaffOutcome
 from bot.handoff.hours import OfficeHours
 from bot.handoff.notify import OutboxNotifier, StaffNotifier
+from bot.handoff.operator import Operator
 from bot.handoff.relay import Relay
 from bot.handoff.summary import SealedSummary
 from bot.handoff.victim import VictimSide
@@ -67,6 +69,8 @@ class Handoff:
             staff_language=staff_language,
         )
         self.commands = StaffCommands(self.cases, self.relay, self.notifier, clock)
+        #: What the operator changes from the command line (`bot.handoff.operator`).
+        self.operator = Operator(self.cases)
 
     @property
     def translator(self) -> Translator | None:

@@ -387,3 +387,15 @@ def go_to_button(case: str) -> str:
 
 def claim_button(case: str) -> str:
     return f"Prendre {case}"
+
+
+# --- once the summary was handed over ------------------------------------------------------------
+
+
+def summary_in_transcript(case: str) -> str:
+    """What replaces the summary once it has been handed over: the server keeps no readable copy."""
+    return (
+        f"Résumé de l'entretien — dossier {case} : il a déjà été remis, et le serveur n'en garde aucune "
+        "copie lisible. Il est dans la transcription du dossier, lisible avec une clé de lecture : "
+        f"accueil transcript show {case} --key FICHIER"
+    )

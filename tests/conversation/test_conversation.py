@@ -90,7 +90,7 @@ async def test_nothing_said_is_stored_in_clear(core: Core, settings: Settings, d
     assert canary.encode() not in dumped
     if settings.database_url.startswith("sqlite"):
         await core.engine.dispose()
-        files = list(data_dir.iterdir())
+        files = [path for path in data_dir.rglob("*") if path.is_file()]  # the key store folder too
         assert {f.name for f in files} >= {"accueil.db", "server.key"}
         for path in files:
             raw = path.read_bytes()

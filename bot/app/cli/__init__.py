@@ -6,6 +6,8 @@
     accueil db upgrade               apply database migrations
     accueil keys init|add|list|revoke|rewrap   recipient keys for transcripts
     accueil cases list               cases, without their content
+    accueil cases reassign CASE --to STAFF_ID | close CASE   the operator's hold on a case
+    accueil staff add|list|remove    caseworkers and interpreters (removal takes effect at once)
     accueil transcript show|export CASE --key FILE   read a transcript (caseworkers)
     accueil purge --case CASE | --older-than DAYS    destroy cases for good
     accueil block|unblock CASE       ignore (or not) whoever wrote in a case

@@ -7,9 +7,11 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from bot.app import admin, checks, staff
 from bot.app.cli.run import run_telegram, shell
-from bot.app.compose import build_core, load_content
+from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
 from bot.clock import utcnow
 from bot.language import languages
@@ -87,19 +89,43 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     try:
         await db.upgrade(engine)
-        sessions = db.session_factory(engine)
+        sessions = _sessions(engine, settings)
+        if args.action == "remove":  # its cases go back to the queue: that needs the handoff
+            return await _with_core(
+                settings, lambda core: staff.staff_remove(core.sessions, core.handoff, args.staff_id, utcnow())
+            )
         if args.action == "add":
             text = await staff.staff_add(
                 sessions, keys, args.telegram_id, args.name, args.role, args.languages, utcnow()
             )
-        elif args.action == "list":
-            text = await staff.staff_list(sessions)
         else:
-            text = await staff.staff_remove(sessions, args.staff_id, utcnow())
+            text = await staff.staff_list(sessions)
         print(text)
         return 0
     finally:
         await engine.dispose()
+
+
+async def _with_core(settings: Settings, work: Callable[[Core], Awaitable[str]]) -> int:
+    """A command that needs the whole service (the handoff, to tell people); prints what `work` returns."""
+    core = await build_core(settings)
+    try:
+        print(await work(core))
+        return 0
+    finally:
+        await core.close()
+
+
+async def _cases(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        return await _admin(args, settings)
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    if args.action == "reassign":
+        return await _with_core(
+            settings, lambda core: admin.cases_reassign(core.sessions, core.handoff, args.case, args.to, utcnow())
+        )
+    return await _with_core(settings, lambda core: admin.cases_close(core.sessions, core.handoff, args.case, utcnow()))
 
 
 async def _safety(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,7 +142,7 @@ async def _safety(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     try:
         await db.upgrade(engine)
-        sessions = db.session_factory(engine)
+        sessions = _sessions(engine, settings)
         if args.command == "block":
             text = await admin.block_case(sessions, args.case, utcnow())
         elif args.command == "unblock":
@@ -138,8 +164,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     try:
         await db.upgrade(engine)
-        sessions = db.session_factory(engine)
-        keystore.attach(sessions, settings.data_dir)
+        sessions = _sessions(engine, settings)
         now = utcnow()
         if args.command == "keys":
             if args.action == "init":
@@ -211,7 +236,7 @@ _COMMANDS: dict[str, Command] = {
     "parked": _safety,
     "outbox": _safety,
     "keys": _admin,
-    "cases": _admin,
+    "cases": _cases,
     "transcript": _admin,
     "purge": _admin,
     "models": _models_command,
@@ -219,3 +244,10 @@ _COMMANDS: dict[str, Command] = {
     "shell": _shell,
     "run": _run,
 }
+
+
+def _sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the operator's database, with the key store of the data directory beside it."""
+    sessions = db.session_factory(engine)
+    keystore.attach(sessions, settings.data_dir)
+    return sessions

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     cases = sub.add_parser("cases", help="cases")
     cases_sub = cases.add_subparsers(dest="action", required=True, metavar="ACTION")
     cases_sub.add_parser("list", help="every case: id, started, language, status, urgency (no content)")
+    reassign = cases_sub.add_parser("reassign", help="give an open case to another caseworker")
+    reassign.add_argument("case")
+    reassign.add_argument("--to", required=True, type=int, metavar="STAFF_ID", help="a caseworker's staff id")
+    close = cases_sub.add_parser("close", help="close an open case, as /close does")
+    close.add_argument("case")
 
     transcript = sub.add_parser("transcript", help="read a transcript with a private key")
     transcript_sub = transcript.add_subparsers(dest="action", required=True, metavar="ACTION")

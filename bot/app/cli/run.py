@@ -50,6 +50,20 @@ async def _retention(core: Core, stop: asyncio.Event, every: float = 86400.0) ->
             await asyncio.wait_for(stop.wait(), timeout=every)
 
 
+async def intake_expiry(core: Core, stop: asyncio.Event, every: float = 600.0) -> None:
+    """Destroy the working state of intakes abandoned for ACCUEIL_INTAKE_EXPIRY_HOURS, every `every` seconds."""
+    while not stop.is_set():
+        try:
+            hours = core.settings.intake_expiry_hours
+            expired = await admin.expire_intakes(core.sessions, core.keys, hours, core.clock())
+            if expired:
+                log.info("abandoned intakes: working state destroyed", extra={"count": expired})
+        except Exception:  # the bot must outlive one failed round
+            log.exception("abandoned-intake round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
 async def shell(settings: Settings, language: str | None) -> int:
     if settings.log_level != "DEBUG":  # keep the terminal for the conversation
         logging.getLogger().setLevel(logging.WARNING)
@@ -89,7 +103,11 @@ async def run_telegram(settings: Settings) -> int:
     try:
         await ready_to_serve(core)
         name = await channel.start()
-        tasks = [*channel.housekeeping(stop), asyncio.create_task(_retention(core, stop))]
+        tasks = [
+            *channel.housekeeping(stop),
+            asyncio.create_task(_retention(core, stop)),
+            asyncio.create_task(intake_expiry(core, stop)),
+        ]
         if settings.staff_chat_id is None:
             log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
         log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
