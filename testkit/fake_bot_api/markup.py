@@ -175,7 +175,7 @@ def _mdv2_link_end(src: str, i: int, stack: _MdStack, out: _TextBuilder) -> int:
     return i
 
 
-def _parse_markdown_legacy(src: str) -> tuple[str, list[JSONDict]]:
+def _parse_markdown_legacy(src: str) -> tuple[str, list[JSONDict]]:  # noqa: PLR0912, PLR0915 (one state machine, as Telegram's)
     out = _TextBuilder()
     i, n = 0, len(src)
     types = {"*": "bold", "_": "italic", "`": "code"}

@@ -177,7 +177,7 @@ def _set_inert_layer(layer: Any) -> None:
     ffn.linear_1.weight = _zeros(D_MODEL, FFN_DIM)
 
 
-def copy_spec(vocabulary: Sequence[str], tag_ids: Sequence[int]) -> Any:
+def copy_spec(vocabulary: Sequence[str], tag_ids: Sequence[int]) -> Any:  # noqa: PLR0915 (one weight a line)
     """A TransformerSpec whose model copies its input after emitting the tokens ``tag_ids``."""
     vocab_size = len(vocabulary)
     eos_id = vocabulary.index("</s>")

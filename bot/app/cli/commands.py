@@ -165,37 +165,55 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await db.upgrade(engine)
         sessions = _sessions(engine, settings)
-        now = utcnow()
-        if args.command == "keys":
-            if args.action == "init":
-                text = await admin.keys_init(sessions, args.out, args.label, settings.data_dir, now)
-            elif args.action == "add":
-                text = await admin.keys_add(sessions, args.public_file, args.label, now)
-            elif args.action == "list":
-                text = await admin.keys_list(sessions)
-            elif args.action == "revoke":
-                text = await admin.keys_revoke(sessions, args.key_id, now)
-            else:
-                text = await admin.keys_rewrap(sessions, args.key)
-        elif args.command == "cases":
-            text = await admin.cases_list(sessions)
-        elif args.command == "transcript":
-            entries = await admin.transcript_entries(sessions, args.case, args.key)
-            case = args.case.upper()
-            if args.action == "show":
-                text = admin.render_text(case, entries)
-            elif args.format == "json":
-                text = admin.render_json(case, entries)
-            else:
-                text = admin.render_markdown(case, entries)
-        elif args.case:
-            text = await admin.purge_case(sessions, args.case)
-        else:
-            text = f"{await admin.purge_older_than(sessions, args.older_than, utcnow)} case(s) destroyed"
+        text = await _ADMIN[args.command](args, sessions, settings)
         print(text.rstrip("\n"))
         return 0
     finally:
         await engine.dispose()
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _keys(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
+    now = utcnow()
+    if args.action == "init":
+        return await admin.keys_init(sessions, args.out, args.label, settings.data_dir, now)
+    if args.action == "add":
+        return await admin.keys_add(sessions, args.public_file, args.label, now)
+    if args.action == "list":
+        return await admin.keys_list(sessions)
+    if args.action == "revoke":
+        return await admin.keys_revoke(sessions, args.key_id, now)
+    return await admin.keys_rewrap(sessions, args.key)
+
+
+async def _cases_list(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
+    return await admin.cases_list(sessions)
+
+
+async def _transcript(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
+    entries = await admin.transcript_entries(sessions, args.case, args.key)
+    case = args.case.upper()
+    if args.action == "show":
+        return admin.render_text(case, entries)
+    if args.format == "json":
+        return admin.render_json(case, entries)
+    return admin.render_markdown(case, entries)
+
+
+async def _purge(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
+    if args.case:
+        return await admin.purge_case(sessions, args.case)
+    return f"{await admin.purge_older_than(sessions, args.older_than, utcnow)} case(s) destroyed"
+
+
+_ADMIN: dict[str, Callable[[argparse.Namespace, Sessions, Settings], Awaitable[str]]] = {
+    "keys": _keys,
+    "cases": _cases_list,
+    "transcript": _transcript,
+    "purge": _purge,
+}
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> str:

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypeAlias
+
+#: What `add_subparsers` returns.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accueil", description="Accueil: a secure, multilingual intake assistant.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _run_commands(sub)
+    _shell_commands(sub)
+    _dialogs_commands(sub)
+    _db_commands(sub)
+    _keys_commands(sub)
+    _cases_commands(sub)
+    _transcript_commands(sub)
+    _languages_commands(sub)
+    _staff_commands(sub)
+    _block_commands(sub)
+    _purge_commands(sub)
+    return parser
 
+
+def _run_commands(sub: Subparsers) -> None:
     run = sub.add_parser("run", help="run the Telegram bot (the terminal intake when no token is set)")
     run.add_argument("--api-base", help="Bot API server URL (ACCUEIL_TELEGRAM_API_BASE)")
     run.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
     run.add_argument("--allow-development-key", action="store_true", help="start even with the DEVELOPMENT ONLY key")
 
+
+def _shell_commands(sub: Subparsers) -> None:
     shell = sub.add_parser("shell", help="run the intake in this terminal")
     shell.add_argument("--lang", help="start in this language (a catalog code such as fr or en)")
 
+
+def _dialogs_commands(sub: Subparsers) -> None:
     dialogs = sub.add_parser("dialogs", help="work with dialog files")
     dialogs_sub = dialogs.add_subparsers(dest="action", required=True, metavar="ACTION")
     dialogs_sub.add_parser("check", help="validate every dialog against every catalog")
 
+
+def _db_commands(sub: Subparsers) -> None:
     database = sub.add_parser("db", help="database maintenance")
     db_sub = database.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply pending migrations")
 
+
+def _keys_commands(sub: Subparsers) -> None:
     keys = sub.add_parser("keys", help="recipient keys: who can read transcripts")
     keys_sub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     init = keys_sub.add_parser("init", help="create a key pair and register its public half")
@@ -40,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     rewrap = keys_sub.add_parser("rewrap", help="give keys added later access to past transcripts")
     rewrap.add_argument("--key", required=True, type=Path, help="a current private key file")
 
+
+def _cases_commands(sub: Subparsers) -> None:
     cases = sub.add_parser("cases", help="cases")
     cases_sub = cases.add_subparsers(dest="action", required=True, metavar="ACTION")
     cases_sub.add_parser("list", help="every case: id, started, language, status, urgency (no content)")
@@ -49,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     close = cases_sub.add_parser("close", help="close an open case, as /close does")
     close.add_argument("case")
 
+
+def _transcript_commands(sub: Subparsers) -> None:
     transcript = sub.add_parser("transcript", help="read a transcript with a private key")
     transcript_sub = transcript.add_subparsers(dest="action", required=True, metavar="ACTION")
     show = transcript_sub.add_parser("show", help="print a transcript")
@@ -58,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--key", required=True, type=Path, help="your private key file")
     export.add_argument("--format", choices=("json", "md"), default="md")
 
+
+def _languages_commands(sub: Subparsers) -> None:
     sub.add_parser("languages", help="what the bot can do in each language: catalog, translation, interpreters")
     models = sub.add_parser("models", help="offline translation models (Argos packages)")
     models_sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -69,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     download = models_sub.add_parser("download", help="fetch models to and from English from the Argos index")
     download.add_argument("codes", nargs="+", metavar="LANG")
 
+
+def _staff_commands(sub: Subparsers) -> None:
     staff = sub.add_parser("staff", help="caseworkers and interpreters: who may take cases")
     staff_sub = staff.add_subparsers(dest="action", required=True)
     staff_add = staff_sub.add_parser("add", help="register (or update) a caseworker or an interpreter")
@@ -80,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     staff_remove = staff_sub.add_parser("remove", help="remove a staff member (by the id `staff list` shows)")
     staff_remove.add_argument("staff_id", type=int)
 
+
+def _block_commands(sub: Subparsers) -> None:
     block = sub.add_parser("block", help="ignore whoever wrote in a case: their messages are not stored")
     block.add_argument("case")
     unblock = sub.add_parser("unblock", help="answer again whoever wrote in a case")
@@ -95,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     resend = outbox_sub.add_parser("replay", help="put messages set aside back in their queues (all, or those named)")
     resend.add_argument("ids", nargs="*", type=int, metavar="ID")
 
+
+def _purge_commands(sub: Subparsers) -> None:
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--case")
     which.add_argument("--older-than", type=int, metavar="DAYS")
-    return parser
