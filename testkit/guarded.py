@@ -15,13 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.telegram.pacing import Pace, PacedSender
-from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
-from bot.channels.telegram.sender import TelegramSender
-from bot.clock import utcnow
-from bot.conversation.limits import FloodLimiter, Limits
+from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+from bot.channels.telegram.runner import publish_commands
+from bot.conversation.limits import Limits
 from bot.conversation.receiver import Receiver
-from bot.outbox.delivery import Outbox, Sender
+from bot.outbox.delivery import Outbox
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.telegram import TOKEN
 
@@ -76,38 +74,29 @@ async def guarded_bot(
     request_timeout: int | None = None,
 ) -> AsyncIterator[GuardedBot]:
     core = await build_core(settings)
-    bot = make_bot(TOKEN, api.base_url)
-    if request_timeout is not None:
-        bot.session.timeout = request_timeout
+    factory = core.sessions if sessions is None else sessions(core.sessions)
+    options = TelegramOptions(
+        TOKEN,
+        api.base_url,
+        limits=limits,
+        paced=paced,
+        poll_timeout=1,
+        retry_interval=0.2,
+        settle_interval=0.2,
+        attempts=attempts,
+        request_timeout=request_timeout,
+    )
+    channel = TelegramChannel(Parts(core.service, factory, core.keys, core.clock), options)
     stop = asyncio.Event()
     try:
-        await publish_commands(bot, core.content.catalogs)
-        sender: Sender = TelegramSender(bot)
-        if paced:
-            sender = PacedSender(sender, Pace(limits))
-        factory = core.sessions if sessions is None else sessions(core.sessions)
-        outbox = Outbox(factory, core.keys, sender, utcnow)
-        receiver = Receiver(
-            core.service,
-            factory,
-            outbox,
-            attempts=attempts,
-            flood=FloodLimiter(limits.flood_burst, limits.flood_per_minute),
-            conversations_per_day=limits.conversations_per_day,
-            background=True,
-        )
-        dispatcher = make_dispatcher(receiver)
-        tasks = [
-            asyncio.create_task(Poller(bot, dispatcher, timeout=1).run(stop)),
-            asyncio.create_task(outbox.run(stop, interval=0.2)),
-            asyncio.create_task(receiver.run(stop, interval=0.2)),
-        ]
+        await publish_commands(channel.bot, core.content.catalogs)
+        tasks = [asyncio.create_task(channel.poll(stop)), *channel.housekeeping(stop)]
         try:
-            yield GuardedBot(core, bot, receiver, outbox)
+            yield GuardedBot(core, channel.bot, channel.receiver, channel.outbox)
         finally:
             stop.set()
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
-            await receiver.drain()
+            await channel.receiver.drain()
     finally:
-        await bot.session.close()
+        await channel.close()
         await core.close()

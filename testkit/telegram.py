@@ -13,10 +13,9 @@ from aiogram.types import Update
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import PROJECT_ROOT, Settings
-from bot.channels.telegram.runner import Poller, make_bot, make_dispatcher, publish_commands
-from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+from bot.channels.telegram.runner import publish_commands
 from bot.clock import utcnow
-from bot.conversation.receiver import Receiver
 from testkit.accueil import accueil_argv
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
@@ -88,22 +87,26 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """The real bot, polling the fake server, until the block ends."""
     core = await build_core(settings, clock=clock)
-    bot = make_bot(TOKEN, api.base_url)
+    options = TelegramOptions(
+        TOKEN,
+        api.base_url,
+        staff_chat_id=settings.staff_chat_id,
+        poll_timeout=1,
+        retry_interval=0.2,
+        announce_interval=0.2,
+    )
+    channel = TelegramChannel(Parts(core.service, core.sessions, core.keys, core.clock, core.announce), options)
     stop = asyncio.Event()
     try:
-        await publish_commands(bot, core.content.catalogs)
-        outbox = core.outbox(TelegramSender(bot))
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox), settings.staff_chat_id)
-        poller = asyncio.create_task(Poller(bot, dispatcher, timeout=1).run(stop))
-        retries = asyncio.create_task(outbox.run(stop, interval=0.2))
-        announcements = asyncio.create_task(core.announce(outbox, stop, interval=0.2))
+        await publish_commands(channel.bot, core.content.catalogs)
+        tasks = [asyncio.create_task(channel.poll(stop)), *channel.housekeeping(stop)]
         try:
-            yield RunningBot(core, bot, dispatcher)
+            yield RunningBot(core, channel.bot, channel.dispatcher)
         finally:
             stop.set()
-            await asyncio.wait_for(asyncio.gather(poller, retries, announcements), timeout=10)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
     finally:
-        await bot.session.close()
+        await channel.close()
         await core.close()
 
 
