@@ -24,9 +24,7 @@ from sqlalchemy import func, select
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.telegram.runner import make_bot, make_dispatcher
-from bot.channels.telegram.sender import TelegramSender
-from bot.conversation.receiver import Receiver
+from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage, ParkedUpdate
@@ -74,10 +72,9 @@ class Harness:
         await api.start()
         api.add_group(STAFF_GROUP, "Staff")
         core = await build_core(dataclasses.replace(settings, staff_chat_id=STAFF_GROUP))
-        bot = make_bot(TOKEN, api.base_url)
-        outbox = core.outbox(TelegramSender(bot))
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox), STAFF_GROUP)
-        return cls(api, core, bot, dispatcher, recipient)
+        parts = Parts(core.service, core.sessions, core.keys, core.clock)
+        channel = TelegramChannel(parts, TelegramOptions(TOKEN, api.base_url, staff_chat_id=STAFF_GROUP))
+        return cls(api, core, channel.bot, channel.dispatcher, recipient)
 
     async def stop(self) -> None:
         await self.bot.session.close()

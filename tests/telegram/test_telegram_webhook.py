@@ -15,11 +15,8 @@ from sqlalchemy import func, select
 
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.telegram.runner import make_bot, make_dispatcher, serve_webhook
-from bot.channels.telegram.sender import TelegramSender
-from bot.clock import utcnow
-from bot.conversation.receiver import Receiver
-from bot.outbox.delivery import Outbox
+from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+from bot.channels.telegram.runner import serve_webhook
 from storage.models import Conversation, OutboxMessage, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI
 from testkit.telegram import TOKEN, Victim
@@ -46,13 +43,13 @@ class Webhook:
 async def serving_webhook(api: FakeBotAPI, settings: Settings) -> AsyncIterator[Webhook]:
     """The real bot serving its webhook on loopback (as `accueil run --webhook-url` does), until the block ends."""
     core = await build_core(settings)
-    bot = make_bot(TOKEN, api.base_url)
+    parts = Parts(core.service, core.sessions, core.keys, core.clock)
+    channel = TelegramChannel(parts, TelegramOptions(TOKEN, api.base_url))
     stop = asyncio.Event()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     try:
-        outbox = Outbox(core.sessions, core.keys, TelegramSender(bot), utcnow)
-        dispatcher = make_dispatcher(Receiver(core.service, core.sessions, outbox))
+        bot, dispatcher = channel.bot, channel.dispatcher
         server = asyncio.create_task(
             serve_webhook(bot, dispatcher, url=url, secret=SECRET, host="127.0.0.1", port=port, stop=stop)
         )
@@ -63,7 +60,7 @@ async def serving_webhook(api: FakeBotAPI, settings: Settings) -> AsyncIterator[
             stop.set()
             await asyncio.wait_for(server, timeout=10)
     finally:
-        await bot.session.close()
+        await channel.close()
         await core.close()
 
 
