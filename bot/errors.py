@@ -23,6 +23,10 @@
     └── TranscriptUnreadable   a transcript cannot be read: wrong, revoked or
                                missing key, or an entry altered, moved or removed
 
+The root and the errors the storage layer raises (`AccueilError`, `ConfigError`,
+`StorageError`, `SealError`, `TranscriptUnreadable`) live in `storage/errors.py`, so that
+`storage/` depends on nothing of `bot/`; this module re-exports them.
+
 Foreign exceptions are mapped at the boundary with ``raise ... from exc``.
 Operators see ``str(error)``: one line that says what to do. Victims never see
 an exception; the channels answer them with a kind message instead.
@@ -33,16 +37,18 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
+from storage.errors import AccueilError, ConfigError, SealError, StorageError, TranscriptUnreadable
+
+__all__ = [
+    "AccueilError",
+    "ConfigError",
+    "SealError",
+    "StorageError",
+    "TranscriptUnreadable",
+]
+
 #: Where Accueil's own source lives: frames under it are named in operators' logs.
 _SOURCE_ROOT = Path(__file__).resolve().parents[1]
-
-
-class AccueilError(Exception):
-    """Root of every error Accueil raises on purpose."""
-
-
-class ConfigError(AccueilError):
-    """A setting is missing or malformed."""
 
 
 class DialogError(AccueilError):
@@ -111,10 +117,6 @@ class PlaceholderMismatchError(DialogError):
     pass
 
 
-class StorageError(AccueilError):
-    """The database cannot be reached, or its schema is not the expected one."""
-
-
 class DeliveryError(AccueilError):
     """A message could not be delivered."""
 
@@ -145,14 +147,6 @@ class Refused(DeliveryError):
 class TokenRevoked(DeliveryError):
     """The channel no longer accepts the bot's credentials: nothing can be sent or fetched until
     an operator gives it a new token. Everything queued is kept."""
-
-
-class SealError(AccueilError):
-    """Sealed data could not be opened. Deliberately says nothing more."""
-
-
-class TranscriptUnreadable(AccueilError):
-    """A transcript cannot be read. The one error for every decryption failure."""
 
 
 def describe(error: BaseException) -> str:

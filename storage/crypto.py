@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from bot.errors import ConfigError, SealError, TranscriptUnreadable
+from storage.errors import ConfigError, SealError, TranscriptUnreadable
 from storage.files import private_directory
 from storage.keyfile_bounds import scrypt_cost
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.errors import ConfigError, StorageError
+from storage.errors import ConfigError, StorageError
 from storage.files import create_private_file, private_directory, private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")

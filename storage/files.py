@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from bot.errors import ConfigError
+from storage.errors import ConfigError
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600

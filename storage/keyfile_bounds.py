@@ -8,7 +8,7 @@ passes; n a power of two.
 
 from __future__ import annotations
 
-from bot.errors import TranscriptUnreadable
+from storage.errors import TranscriptUnreadable
 
 SCRYPT_N_RANGE, SCRYPT_R_RANGE, SCRYPT_P_RANGE = (2**14, 2**20), (8, 16), (1, 4)
 SCRYPT_MAX_MEMORY = 2**30

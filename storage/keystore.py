@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import ConfigError, TranscriptUnreadable
 from storage.crypto import ShredKey
+from storage.errors import ConfigError, TranscriptUnreadable
 
 DIRECTORY = "keystore"
 _INFO = "accueil.keystore"
