@@ -49,11 +49,10 @@ from bot import engine
 from bot.app.cli.run import ready_to_serve
 from bot.app.compose import Core, build_core
 from bot.app.settings import Settings
-from bot.channels.base import Inbound, Outcome
+from bot.channels.base import Inbound, Outcome, OutItem
 from bot.channels.telegram.runner import make_bot, make_dispatcher
 from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
-from bot.outbox.delivery import OutItem
 from storage.models import OutboxMessage
 
 CONVERSATIONS = 10_000

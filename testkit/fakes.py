@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.outbox.delivery import OutItem
+from bot.channels.base import OutItem
 from bot.translation.port import NoTranslationPath, Route, Translation, find_route
 
 #: The item kinds the outbox hands a sender (see `OutItem.kind`).

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app.settings import Settings
+from bot.channels.base import Sender
 from bot.clock import utcnow
 from bot.conversation.service import ConversationService
 from bot.engine import Dialog, DialogCheck, load_dialogs
@@ -20,7 +21,7 @@ from bot.errors import ConfigError, DialogError
 from bot.handoff import Handoff
 from bot.language.detect import LanguageGuesser
 from bot.language.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
-from bot.outbox.delivery import Outbox, Sender
+from bot.outbox.delivery import Outbox
 from bot.transcript.writer import TranscriptWriter
 from bot.translation.argos import ArgosTranslator
 from storage import db, keystore

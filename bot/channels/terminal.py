@@ -11,11 +11,10 @@ import getpass
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.channels.base import Inbound, parse_button, parse_command
+from bot.channels.base import Inbound, OutItem, parse_button, parse_command
 from bot.conversation.receiver import Receiver
 from bot.engine import Event, Msg, TextIn
 from bot.language.i18n import Catalogs
-from bot.outbox.delivery import OutItem
 
 CHANNEL = "terminal"
 

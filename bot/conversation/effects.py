@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.channels.base import ERASABLE_FOR, button_data
+from bot.channels.base import ERASABLE_FOR, OutItem, button_data
 from bot.engine import Effect, Msg, State
 from bot.engine.effects import Button
 from bot.handoff import Handoff
@@ -111,11 +111,9 @@ class EffectApplier:
             working = json.dumps({**state.to_dict(), "mt": turn.translations}).encode()
             conversation.state_sealed = self.keys.seal(working, Sealed.STATE.of(conversation.public_id))
 
-    async def _queue(
-        self, turn: Turn, kind: str, payload: dict[str, Any], *, turn_number: int | None = None
-    ) -> dict[str, Any]:
+    async def _queue(self, turn: Turn, item: OutItem, *, turn_number: int | None = None) -> OutItem:
         return await self.postbox.put(
-            turn.session, turn.conversation, kind, payload, turn.now, language=turn.language, turn=turn_number
+            turn.session, turn.conversation, item, turn.now, language=turn.language, turn=turn_number
         )
 
     async def _language_changed(self, turn: Turn, effect: engine.LanguageChanged) -> None:
@@ -123,8 +121,9 @@ class EffectApplier:
         if self.catalogs.has_machine(effect.language) and MT_NOTICE_GIVEN not in turn.state.marks:
             # Once, before the first machine-translated prompt: say so, in that language.
             turn.state = replace(turn.state, marks=turn.state.marks | {MT_NOTICE_GIVEN})
-            queued = await self._queue(turn, "message", {"text": self.catalogs.render(effect.language, Msg(NOTICE))})
-            turn.entries.append(Entry("bot", turn.at, "message", text=queued["text"], language=turn.language))
+            notice = OutItem("message", self.catalogs.render(effect.language, Msg(NOTICE)))
+            queued = await self._queue(turn, notice)
+            turn.entries.append(Entry("bot", turn.at, "message", text=queued.text, language=turn.language))
 
     async def _marked(self, turn: Turn, effect: engine.Marked) -> None:
         if effect.mark == "urgent":
@@ -165,30 +164,32 @@ class EffectApplier:
         turn.entries.append(Entry("system", turn.at, "event", text="the victim used the quick exit"))
 
     async def _say(self, turn: Turn, effect: engine.Say) -> None:
-        queued = await self._queue(turn, "message", {"text": self.catalogs.render(turn.language, effect.text)})
-        turn.entries.append(Entry("bot", turn.at, "message", text=queued["text"], language=turn.language))
+        queued = await self._queue(turn, OutItem("message", self.catalogs.render(turn.language, effect.text)))
+        turn.entries.append(Entry("bot", turn.at, "message", text=queued.text, language=turn.language))
 
     async def _ask(self, turn: Turn, effect: engine.Ask) -> None:
-        payload = {
-            "text": self.catalogs.render(turn.language, effect.text),
-            "buttons": self.keyboard(effect.buttons, effect.turn, turn.language),
-        }
-        queued = await self._queue(turn, "message", payload, turn_number=effect.turn)
-        turn.entries.append(Entry("bot", turn.at, "message", text=queued["text"], language=turn.language))
+        item = OutItem(
+            "message",
+            self.catalogs.render(turn.language, effect.text),
+            buttons=self.keyboard(effect.buttons, effect.turn, turn.language),
+        )
+        queued = await self._queue(turn, item, turn_number=effect.turn)
+        turn.entries.append(Entry("bot", turn.at, "message", text=queued.text, language=turn.language))
 
     async def _reselect(self, turn: Turn, effect: engine.Reselect) -> None:
-        payload = {"buttons": self.keyboard(effect.buttons, effect.turn, turn.language)}
-        await self._queue(turn, "reselect", payload, turn_number=effect.turn)
+        item = OutItem("reselect", buttons=self.keyboard(effect.buttons, effect.turn, turn.language))
+        await self._queue(turn, item, turn_number=effect.turn)
 
     async def _answered(self, turn: Turn, effect: engine.Answered) -> None:
         render = self.catalogs.render
-        payload = {
-            "text": render(turn.language, effect.question),
-            "echo": ", ".join(render(turn.language, label) for label in effect.echo),
-        }
-        queued = await self._queue(turn, "close", payload, turn_number=effect.turn)
-        if queued["echo"]:
-            turn.entries.append(Entry("victim", turn.at, "answer", text=queued["echo"], language=turn.language))
+        item = OutItem(
+            "close",
+            render(turn.language, effect.question),
+            echo=", ".join(render(turn.language, label) for label in effect.echo),
+        )
+        queued = await self._queue(turn, item, turn_number=effect.turn)
+        if queued.echo:
+            turn.entries.append(Entry("victim", turn.at, "answer", text=queued.echo, language=turn.language))
 
     async def erase(self, session: AsyncSession, conversation: Conversation, now: datetime) -> None:
         """The quick exit: erase every message the channel lets us erase, queue nothing else."""
@@ -196,7 +197,7 @@ class EffectApplier:
         await session.flush()
         await repo.drop_pending(session, conversation.id)
         refs = await repo.erasable_messages(session, conversation.id, now - ERASABLE_FOR)
-        await self.postbox.put(session, conversation, "erase", {"refs": refs}, now)
+        await self.postbox.put(session, conversation, OutItem("erase", refs=list(refs)), now)
         log.info("quick exit", extra={"case": conversation.public_id, "messages": len(refs)})
 
     def keyboard(self, rows: Sequence[Sequence[Button]], turn: int, language: str | None) -> list[list[list[str]]]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.channels.base import Inbound, Outcome
+from bot.channels.base import Inbound, Outcome, OutItem
 from bot.clock import utcnow
 from bot.conversation.limits import Dropped, is_quick_exit
 from bot.conversation.service import ConversationService
@@ -164,9 +164,9 @@ class Guard:
     async def _say(
         self, session: AsyncSession, conversation: Conversation, key: str, entries: list[Entry], now: datetime
     ) -> None:
-        said = {"text": self.catalogs.render(conversation.language, Msg(key))}
-        queued = await self.service.postbox.put(session, conversation, "message", said, now)
-        bot = Entry("bot", now.isoformat(), "message", text=queued["text"], language=conversation.language)
+        said = OutItem("message", self.catalogs.render(conversation.language, Msg(key)))
+        queued = await self.service.postbox.put(session, conversation, said, now)
+        bot = Entry("bot", now.isoformat(), "message", text=queued.text, language=conversation.language)
         await self.service.transcript.append(session, conversation, [*entries, bot])
 
 

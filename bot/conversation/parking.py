@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
-from bot.channels.base import Attachment, Inbound
+from bot.channels.base import Attachment, Inbound, StaffPress
 from bot.errors import describe
-from bot.handoff.buttons import StaffPress
 from storage import repo
 from storage import safety as store
 from storage.crypto import ServerKey

@@ -28,14 +28,14 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedEr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Inbound, Outcome
+from bot.channels.base import Inbound, Outcome, OutItem
 from bot.conversation.guard import Guard
 from bot.conversation.limits import Dropped, FloodLimiter, Limits, Verdict, is_quick_exit
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
 from bot.engine import HandedOff
 from bot.errors import StorageError, describe
-from bot.outbox.delivery import Outbox, OutItem
+from bot.outbox.delivery import Outbox
 from storage.db import checkpoint_wal
 
 log = logging.getLogger("accueil.channel")

@@ -12,10 +12,11 @@ the session commits. Nothing is queued to a staff member who was removed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import OutItem
 from bot.handoff.buttons import Buttons
 from bot.outbox.queue import Postbox
 from storage import repo
@@ -64,11 +65,11 @@ class OutboxNotifier:
     async def announce(
         self, session: AsyncSession, conversation: Conversation, text: str, buttons: Buttons, now: datetime
     ) -> None:
-        payload = {"text": text, "buttons": _rows(buttons)}
-        await self.postbox.put(session, conversation, "notice", payload, now, destination=repo.GROUP)
+        notice = OutItem("notice", text, buttons=_rows(buttons))
+        await self.postbox.put(session, conversation, notice, now, destination=repo.GROUP)
 
     async def withdraw(self, session: AsyncSession, conversation: Conversation, text: str, now: datetime) -> None:
-        await self.postbox.put(session, conversation, "retire", {"text": text}, now, destination=repo.GROUP)
+        await self.postbox.put(session, conversation, OutItem("retire", text), now, destination=repo.GROUP)
 
     async def tell(
         self,
@@ -82,11 +83,9 @@ class OutboxNotifier:
     ) -> None:
         if not await _on_the_team(session, staff_id):
             return
-        payload: dict[str, Any] = {"text": text}
-        if buttons:
-            payload["buttons"] = _rows(buttons)
+        item = OutItem("message", text, buttons=_rows(buttons))
         destination = repo.staff_destination(staff_id)
-        await self.postbox.put(session, conversation, "message", payload, now, destination=destination)
+        await self.postbox.put(session, conversation, item, now, destination=destination)
 
     async def pass_on(
         self,
@@ -99,9 +98,9 @@ class OutboxNotifier:
     ) -> None:
         if not await _on_the_team(session, staff_id):
             return
-        payload = {"source": list(source), "text": caption}
+        item = OutItem("copy", caption, source=list(source))
         destination = repo.staff_destination(staff_id)
-        await self.postbox.put(session, conversation, "copy", payload, now, destination=destination)
+        await self.postbox.put(session, conversation, item, now, destination=destination)
 
 
 async def _on_the_team(session: AsyncSession, staff_id: int) -> bool:

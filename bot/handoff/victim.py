@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import OutItem
 from bot.engine import Msg
 from bot.language.i18n import Catalogs
 from bot.outbox.queue import Postbox
@@ -31,4 +32,4 @@ class VictimSide:
         await self.transcript.append(session, conversation, [entry])
 
     async def write(self, session: AsyncSession, conversation: Conversation, text: str, now: datetime) -> None:
-        await self.postbox.put(session, conversation, "message", {"text": text}, now, destination=repo.VICTIM)
+        await self.postbox.put(session, conversation, OutItem("message", text), now, destination=repo.VICTIM)

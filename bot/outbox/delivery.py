@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import ERASABLE_FOR
+from bot.channels.base import ERASABLE_FOR, OutItem, Sender
 from bot.errors import DeliveryError, RecipientGone, Refused, RetryLater, SealError, TokenRevoked, describe
 from bot.outbox.queue import payload_context
 from bot.outbox.set_aside import set_aside
@@ -38,29 +36,6 @@ from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff
 
 log = logging.getLogger("accueil.outbox")
-
-
-@dataclass(frozen=True)
-class OutItem:
-    """One thing to do in a chat, as the channel sees it."""
-
-    kind: str  # message | notice | close | reselect | erase | retire | copy
-    text: str = ""
-    buttons: list[list[list[str]]] = field(default_factory=list)
-    echo: str = ""
-    target: str | None = None  # the channel's id of the message to change
-    refs: list[str] = field(default_factory=list)  # messages to erase, or notices to retire
-    source: list[str] | None = None  # (chat, message id) of a message to copy
-    silent: bool = False
-
-
-class Sender(Protocol):
-    """The channel's one primitive: do `item` in `chat`; return the new message's id (a text sent
-    in several parts: their ids, space-separated, the last one carrying the buttons).
-
-    Failures are `DeliveryError`s: `RetryLater`, `RecipientGone`, `Refused` or `TokenRevoked`."""
-
-    async def deliver(self, chat: str, item: OutItem) -> str | None: ...
 
 
 class Outbox:
@@ -213,10 +188,10 @@ class Outbox:
     ) -> OutItem | None:
         if message.payload_sealed is None:
             return None
-        payload: dict[str, Any] = json.loads(self.keys.open(message.payload_sealed, context))
+        queued = OutItem.from_sealed(message.kind, self.keys.open(message.payload_sealed, context))
         kind = message.kind
         target = None
-        refs = [str(ref) for ref in payload.get("refs", [])]
+        refs = list(queued.refs)
         if kind in ("close", "reselect"):
             asked = await repo.sent_question(session, conversation_id, message.turn or 0)
             if asked is None or asked.message_ref is None:
@@ -232,16 +207,7 @@ class Outbox:
             since = self.clock() - ERASABLE_FOR
             found = set(refs) | set(await repo.erasable_messages(session, conversation_id, since))
             refs = sorted(found, key=lambda ref: int(ref) if ref.isdigit() else 0)
-        return OutItem(
-            kind=kind,
-            text=payload.get("text", ""),
-            buttons=payload.get("buttons", []),
-            echo=payload.get("echo", ""),
-            target=target,
-            refs=refs,
-            source=payload.get("source"),
-            silent=bool(payload.get("silent", False)),
-        )
+        return replace(queued, target=target, refs=refs)
 
     async def _retry(
         self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str

@@ -12,33 +12,32 @@ also told how to turn message previews off in Telegram.
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import OutItem
 from bot.engine import Msg
 from bot.language.i18n import Catalogs
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation
+from storage.sealed import Sealed
 
 
 def payload_context(public_id: str) -> str:
     """What a queued payload is sealed to: its case."""
-    return f"outbox:{public_id}"
+    return Sealed.OUTBOX.of(public_id)
 
 
-def discreetly(
-    catalogs: Catalogs, conversation: Conversation, language: str | None, payload: dict[str, Any]
-) -> dict[str, Any]:
+def discreetly(catalogs: Catalogs, conversation: Conversation, language: str | None, item: OutItem) -> OutItem:
     """In discreet mode a message to the person is silent and opens with a neutral line, so the
     lock screen's preview shows nothing of what follows."""
     if not conversation.discreet:
-        return payload
+        return item
     neutral = catalogs.render(language, Msg("common.discreet_prefix"))
-    return {**payload, "text": f"{neutral}\n\n\n{payload['text']}", "silent": True}
+    return replace(item, text=f"{neutral}\n\n\n{item.text}", silent=True)
 
 
 class Postbox:
@@ -50,19 +49,18 @@ class Postbox:
         self,
         session: AsyncSession,
         conversation: Conversation,
-        kind: str,
-        payload: dict[str, Any],
+        item: OutItem,
         now: datetime,
         *,
         language: str | None = None,
         turn: int | None = None,
         destination: str = repo.VICTIM,
-    ) -> dict[str, Any]:
-        """Queue `payload`; return it as queued (a message to the person may have become discreet).
+    ) -> OutItem:
+        """Queue `item`; return it as queued (a message to the person may have become discreet).
 
         `language` is the person's when it is changing in this update (else the conversation's)."""
-        if destination == repo.VICTIM and kind == "message":
-            payload = discreetly(self.catalogs, conversation, language or conversation.language, payload)
-        sealed = self.keys.seal(json.dumps(payload).encode(), payload_context(conversation.public_id))
-        await repo.enqueue(session, conversation.id, kind, sealed, turn, now, destination)
-        return payload
+        if destination == repo.VICTIM and item.kind == "message":
+            item = discreetly(self.catalogs, conversation, language or conversation.language, item)
+        sealed = self.keys.seal(item.to_sealed(), payload_context(conversation.public_id))
+        await repo.enqueue(session, conversation.id, item.kind, sealed, turn, now, destination)
+        return item

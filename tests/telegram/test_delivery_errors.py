@@ -20,12 +20,12 @@ from bot.app import admin
 from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
 from bot.app.settings import PROJECT_ROOT, Settings
+from bot.channels.base import OutItem
 from bot.channels.telegram.runner import make_bot, publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import utcnow
 from bot.engine import Msg
 from bot.errors import DeliveryError, RecipientGone, Refused, RetryLater, TokenRevoked
-from bot.outbox.delivery import OutItem
 from bot.outbox.set_aside import NOT_DELIVERED
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from bot.app.settings import Settings, load_settings
 from bot.app.staff import staff_add
+from bot.channels.base import OutItem
 from bot.channels.telegram.runner import make_bot
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_html
 from bot.engine import Msg
 from bot.handoff import StaffPress
-from bot.outbox.delivery import OutItem
 from storage.models import Conversation
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from testkit.fakes import FakeTranslator

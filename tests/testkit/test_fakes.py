@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.outbox.delivery import OutItem
+from bot.channels.base import OutItem
 from bot.translation.port import NoTranslationPath
 from testkit.fakes import FakeClock, FakeMonotonic, FakeTranslator, RecordingSender
 from testkit.service import press_button

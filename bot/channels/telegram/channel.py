@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.base import Sender
 from bot.channels.telegram.pacing import Pace, PacedSender
 from bot.channels.telegram.runner import Poller, check_token, make_bot, make_dispatcher, publish_commands
 from bot.channels.telegram.sender import TelegramSender
@@ -24,7 +25,7 @@ from bot.clock import Clock
 from bot.conversation.limits import FloodLimiter, Limits
 from bot.conversation.receiver import Receiver
 from bot.conversation.service import ConversationService
-from bot.outbox.delivery import Outbox, Sender
+from bot.outbox.delivery import Outbox
 from storage.crypto import ServerKey
 
 log = logging.getLogger("accueil.telegram")

@@ -16,10 +16,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot import engine
-from bot.channels.base import Attachment, Inbound, Outcome, parse_button, parse_command
+from bot.channels.base import Attachment, Inbound, Outcome, StaffPress, parse_button, parse_command
 from bot.channels.telegram.sender import keyboard
 from bot.conversation.receiver import Receiver
-from bot.handoff.buttons import StaffPress
 
 CHANNEL = "telegram"
 log = logging.getLogger("accueil.telegram")

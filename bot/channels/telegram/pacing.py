@@ -21,8 +21,8 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.channels.base import OutItem, Sender
 from bot.conversation.limits import Limits
-from bot.outbox.delivery import OutItem, Sender
 
 
 class Gcra:

@@ -17,9 +17,9 @@ from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.channels.base import OutItem
 from bot.channels.telegram.answers import harmless_delete, harmless_edit, outcome, unknown_method
 from bot.channels.telegram.split import CAPTION_LIMIT, TEXT_LIMIT, split_html
-from bot.outbox.delivery import OutItem
 
 ECHO = "→ "
 
