@@ -12,10 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff
+from storage.models import BlockedUser, Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff, Transcript
 
 VICTIM = "victim"
 GROUP = "group"
+#: `session.info` key: rows loaded ahead of their use, held for the session's life.
+_HELD = "accueil.held"
+#: `session.info` key: who a user is (blocked by which case, staff under which id), looked up once a session.
+_WHO = "accueil.who"
 
 
 def staff_destination(staff_id: int) -> str:
@@ -45,9 +49,13 @@ async def claim_update(session: AsyncSession, channel: str, update_key: str, now
 
 
 async def open_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
-    """The user's conversation that has not ended, if any (newest first)."""
+    """The user's conversation that has not ended, if any (newest first).
+
+    Its transcript's state comes in the same statement and is held for the session's life, so the
+    transcript writer finds it in the session (`session.get`) instead of reading it again."""
     result = await session.execute(
-        select(Conversation)
+        select(Conversation, Transcript)
+        .outerjoin(Transcript, Transcript.conversation_id == Conversation.id)
         .where(
             Conversation.channel == channel,
             Conversation.user_ref == user_ref,
@@ -56,7 +64,13 @@ async def open_conversation(session: AsyncSession, channel: str, user_ref: str) 
         .order_by(Conversation.id.desc())
         .limit(1)
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    if row is None:
+        return None
+    conversation, transcript = row
+    if transcript is not None:
+        session.info.setdefault(_HELD, []).append(transcript)  # the session's identity map holds it weakly
+    return conversation
 
 
 async def latest_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
@@ -84,6 +98,9 @@ async def enqueue(
     now: datetime,
     destination: str = VICTIM,
 ) -> OutboxMessage:
+    """Queue a message. It is written at the session's next flush (before the next query, or at the
+    commit), together with the update's other messages: ids, hence the order of each queue, follow
+    the order of the calls."""
     message = OutboxMessage(
         conversation_id=conversation_id,
         destination=destination,
@@ -96,7 +113,6 @@ async def enqueue(
         created_at=now,
     )
     session.add(message)
-    await session.flush()
     return message
 
 
@@ -231,6 +247,34 @@ async def find_staff(session: AsyncSession, channel: str, user_ref: str) -> Staf
         select(Staff).where(Staff.channel == channel, Staff.user_ref == user_ref, Staff.removed_at.is_(None)).limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def who(session: AsyncSession, channel: str, user_ref: str) -> tuple[str | None, int | None]:
+    """The case a user was blocked by (or None) and their active staff id (or None), in one statement,
+    remembered for the rest of the session (an update asks both, first the guard, then the service)."""
+    known: dict[tuple[str, str], tuple[str | None, int | None]] = session.info.setdefault(_WHO, {})
+    if (channel, user_ref) not in known:
+        blocked = (
+            select(BlockedUser.public_id)
+            .where(BlockedUser.channel == channel, BlockedUser.user_ref == user_ref)
+            .scalar_subquery()
+        )
+        staff = (
+            select(Staff.id)
+            .where(Staff.channel == channel, Staff.user_ref == user_ref, Staff.removed_at.is_(None))
+            .order_by(Staff.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = (await session.execute(select(blocked, staff))).one()
+        known[(channel, user_ref)] = (row[0], row[1])
+    return known[(channel, user_ref)]
+
+
+async def active_staff_member(session: AsyncSession, channel: str, user_ref: str) -> Staff | None:
+    """`find_staff` for an update: most people are not staff, and `who` tells so without loading a row."""
+    _, staff_id = await who(session, channel, user_ref)
+    return None if staff_id is None else await session.get(Staff, staff_id)
 
 
 async def active_staff(session: AsyncSession, role: str | None = None) -> Sequence[Staff]:
