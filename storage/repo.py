@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BlockedUser, Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff, Transcript
+from storage.queued import queued
 
 VICTIM = "victim"
 GROUP = "group"
@@ -97,23 +98,25 @@ async def enqueue(
     turn: int | None,
     now: datetime,
     destination: str = VICTIM,
-) -> OutboxMessage:
-    """Queue a message. It is written at the session's next flush (before the next query, or at the
-    commit), together with the update's other messages: ids, hence the order of each queue, follow
-    the order of the calls."""
-    message = OutboxMessage(
-        conversation_id=conversation_id,
-        destination=destination,
-        kind=kind,
-        turn=turn,
-        payload_sealed=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+) -> None:
+    """Queue a message in the session's transaction.
+
+    It is written, with the update's other messages, in one statement just before the session's
+    next statement or its commit (`queue.write_queued`): never later than it would have been as an
+    ORM object, and ids, hence each queue's order, follow the order of the calls."""
+    queued(session.sync_session).append(
+        {
+            "conversation_id": conversation_id,
+            "destination": destination,
+            "kind": kind,
+            "turn": turn,
+            "payload_sealed": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
     )
-    session.add(message)
-    return message
 
 
 async def pending_for(session: AsyncSession, conversation_id: int) -> Sequence[OutboxMessage]:
