@@ -15,8 +15,10 @@
     │   └── PlaceholderMismatchError catalogs: a translation's {placeholders} differ
     ├── StorageError           the database cannot be reached or is not migrated
     ├── DeliveryError          a message could not be delivered to a chat
-    │   ├── RetryLater             try again after `after` seconds (rate limit, outage)
-    │   └── RecipientGone          the chat cannot be reached any more (bot blocked)
+    │   ├── RetryLater             try again after `after` seconds, or on the backoff (outage)
+    │   ├── RecipientGone          the chat cannot be reached any more (bot blocked)
+    │   ├── Refused                refused for good (bad request, not found, too large): set aside
+    │   └── TokenRevoked           the bot's token is no longer valid: stop, keep the queue
     ├── SealError              sealed data cannot be opened (one opaque error)
     └── TranscriptUnreadable   a transcript cannot be read: wrong, revoked or
                                missing key, or an entry altered, moved or removed
@@ -118,13 +120,31 @@ class DeliveryError(AccueilError):
 
 
 class RetryLater(DeliveryError):
-    def __init__(self, reason: str, after: float) -> None:
+    """Try again later: after `after` seconds (a rate limit's own wait), or on the sender's
+    capped exponential backoff when `after` is None (an outage)."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
         self.after = after
-        super().__init__(f"{reason}; retrying in {after:g} s")
+        super().__init__(f"{reason}; retrying in {after:g} s" if after is not None else f"{reason}; retrying later")
 
 
 class RecipientGone(DeliveryError):
     """The chat cannot be reached any more (the user blocked the bot, say)."""
+
+
+class Refused(DeliveryError):
+    """The channel refused this message for good (not a passing failure): it is set aside, kept
+    for an operator to replay, and the queue behind it moves on. `reason` names the method and
+    the channel's answer, never the message's text."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason[:300]
+        super().__init__(self.reason)
+
+
+class TokenRevoked(DeliveryError):
+    """The channel no longer accepts the bot's credentials: nothing can be sent or fetched until
+    an operator gives it a new token. Everything queued is kept."""
 
 
 class SealError(AccueilError):

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.errors import ConfigError, SealError, TranscriptUnreadable
+from storage.files import private_directory
 
 _VERSION = b"\x01"
 _NONCE = 12
@@ -94,7 +95,7 @@ def load_server_key(data_dir: Path, env_value: str | None, *, create: bool) -> S
     if not path.exists():
         if not create:
             raise ConfigError(f"no server key at {path}; run `accueil db upgrade` first or set ACCUEIL_SERVER_KEY")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
@@ -125,6 +126,10 @@ _KEY_FORMAT = "accueil-recipient-key/v1"
 GENESIS = b"\x00" * 32
 #: scrypt cost for private key files: 2^17 x 8 x 128 bytes = 128 MiB of memory.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+#: What a key file may ask for, read before any work is done: at least 16 MiB of memory per guess
+#: (n = 2^14, r = 8), at most 1 GiB (128 x n x r bytes: 2^20 x 8, a few seconds) and 4 passes; n a power of two.
+SCRYPT_N_RANGE, SCRYPT_R_RANGE, SCRYPT_P_RANGE = (2**14, 2**20), (8, 16), (1, 4)
+SCRYPT_MAX_MEMORY = 2**30
 
 
 def _unreadable(what: str = "the transcript cannot be read with this key") -> TranscriptUnreadable:
@@ -195,20 +200,35 @@ class RecipientPrivateKey:
     def from_file_bytes(cls, data: bytes, passphrase: str) -> RecipientPrivateKey:
         try:
             doc = json.loads(data)
-            if doc.get("format") != _KEY_FORMAT:
+            if not isinstance(doc, dict) or doc.get("format") != _KEY_FORMAT:
                 raise ValueError("not a recipient key file")
-            kdf = doc["kdf"]
-            key = Scrypt(salt=_unb64(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(
-                passphrase.encode()
-            )
+            n, r, p = _scrypt_cost(doc["kdf"])
+            key = Scrypt(salt=_unb64(doc["kdf"]["salt"]), length=32, n=n, r=r, p=p).derive(passphrase.encode())
             secret = AESGCM(key).decrypt(
                 _unb64(doc["nonce"]), _unb64(doc["sealed"]), f"{_KEY_FORMAT}|{doc['key_id']}".encode()
             )
         except InvalidTag as exc:
             raise _unreadable("wrong passphrase for this key file") from exc
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
             raise _unreadable("this file is not an Accueil recipient key") from exc
         return cls(secret)
+
+
+def _scrypt_cost(kdf: object) -> tuple[int, int, int]:
+    """The scrypt parameters of a key file, refused unless within the bounds above (before any work)."""
+    if not isinstance(kdf, dict) or kdf.get("name", "scrypt") != "scrypt":
+        raise ValueError("not scrypt")
+    n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
+    if not (type(n) is int and type(r) is int and type(p) is int):  # not a bool, a float or a string
+        raise ValueError("scrypt parameters must be whole numbers")
+    bounds = ((n, SCRYPT_N_RANGE), (r, SCRYPT_R_RANGE), (p, SCRYPT_P_RANGE))
+    outside = any(not low <= value <= high for value, (low, high) in bounds)
+    if outside or n & (n - 1) or 128 * n * r > SCRYPT_MAX_MEMORY:
+        raise _unreadable(
+            "this key file asks for a scrypt cost outside what Accueil accepts (n a power of two from 2^14 to 2^20, "
+            "r from 8 to 16, p from 1 to 4, at most 1 GiB): it was not written by `accueil keys init`"
+        )
+    return n, r, p
 
 
 def key_id_of(public_raw: bytes) -> str:

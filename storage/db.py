@@ -15,8 +15,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.errors import ConfigError, StorageError
+from storage.files import create_private_file, private_directory, private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: What SQLite keeps beside a database file; made private like the database itself.
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -24,7 +27,7 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An async engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and private files."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -36,11 +39,25 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(parsed.database))
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_database(path: Path) -> None:
+    """The database's folder 0700 and its files 0600, before SQLite opens them.
+
+    SQLite gives its -wal, -shm and -journal files the mode of the database file, so creating that
+    file 0600 (an empty file is an empty database) makes them private too; files left by an older
+    version are tightened with chmod, which opens nothing (closing a descriptor of a live database
+    file would drop this process's locks on it).
+    """
+    private_directory(path.parent)
+    create_private_file(path)
+    for name in (path.name, *(path.name + suffix for suffix in COMPANIONS)):
+        private_file(path.with_name(name))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -119,13 +119,15 @@ class OutboxMessage(Base):
     destination: Mapped[str] = mapped_column(String(32), default="victim")
     turn: Mapped[int | None] = mapped_column(Integer, nullable=True)
     payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dropped
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dropped | refused
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: The channel's id of the sent message (to edit or delete it later).
     message_ref: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: Why the channel refused the message for good ("refused": set aside, kept for replay).
+    failure: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     __table_args__ = (
         Index("ix_outbox_pending", "status", "next_attempt_at"),

@@ -26,6 +26,7 @@ _WHO = "accueil.who"
 def staff_destination(staff_id: int) -> str:
     return f"staff:{staff_id}"
 
+
 _CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -179,6 +180,30 @@ async def drop_pending(session: AsyncSession, conversation_id: int, destination:
             OutboxMessage.status == "pending",
         )
         .values(status="dropped", payload_sealed=None)
+    )
+
+
+async def set_aside(session: AsyncSession, message_id: int, reason: str) -> None:
+    """Keep a message the channel refused for good, sealed, out of its queue, with the reason."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="refused", failure=reason[:300])
+    )
+
+
+async def set_aside_messages(session: AsyncSession, ids: Sequence[int] = ()) -> Sequence[OutboxMessage]:
+    """The messages set aside (those of `ids` only, when given), oldest first."""
+    query = select(OutboxMessage).where(OutboxMessage.status == "refused").order_by(OutboxMessage.id)
+    if ids:
+        query = query.where(OutboxMessage.id.in_(ids))
+    return (await session.execute(query)).scalars().all()
+
+
+async def requeue(session: AsyncSession, message_id: int, now: datetime) -> None:
+    """Put a message set aside back at its place in its queue (it is older than what followed it)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "refused")
+        .values(status="pending", failure=None, attempts=0, next_attempt_at=now)
     )
 
 

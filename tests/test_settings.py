@@ -11,7 +11,7 @@ from bot.errors import ConfigError
 
 TOKEN = "123456:CANARY-token-7f3e"
 SERVER_KEY = "CANARY-server-key-91ab"
-WEBHOOK_SECRET = "CANARY_webhook_secret-55"
+WEBHOOK_SECRET = "CANARY_webhook_secret-55_long-enough_0123"
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +113,7 @@ def test_toml_file_with_the_environment_winning(tmp_path: Path) -> None:
 
 def test_plain_http_webhook_is_accepted_on_the_loopback() -> None:
     settings = load_settings(
-        environ={"ACCUEIL_WEBHOOK_URL": "http://127.0.0.1:8080/hook", "ACCUEIL_WEBHOOK_SECRET": "abc_DEF-123"}
+        environ={"ACCUEIL_WEBHOOK_URL": "http://127.0.0.1:8080/hook", "ACCUEIL_WEBHOOK_SECRET": "abc_DEF-123" * 3}
     )
     assert settings.webhook_url == "http://127.0.0.1:8080/hook"
 
@@ -131,7 +131,8 @@ def test_plain_http_webhook_is_accepted_on_the_loopback() -> None:
         ),
         (
             {"ACCUEIL_WEBHOOK_URL": "https://bot.example.org/hook"},
-            "ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)",
+            "ACCUEIL_WEBHOOK_SECRET is required with ACCUEIL_WEBHOOK_URL (32-256 characters of A-Z a-z 0-9 _ -, "
+            "e.g. from `openssl rand -hex 32`)",
         ),
         (
             {"ACCUEIL_WEBHOOK_URL": "http://bot.example.org/hook", "ACCUEIL_WEBHOOK_SECRET": "abc"},
@@ -139,11 +140,11 @@ def test_plain_http_webhook_is_accepted_on_the_loopback() -> None:
         ),
         (
             {"ACCUEIL_WEBHOOK_SECRET": "CANARY secret with spaces"},
-            "ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -",
+            "ACCUEIL_WEBHOOK_SECRET must be 32-256 characters of A-Z a-z 0-9 _ -, e.g. from `openssl rand -hex 32`",
         ),
         (
             {"ACCUEIL_WEBHOOK_SECRET": "x" * 257},
-            "ACCUEIL_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -",
+            "ACCUEIL_WEBHOOK_SECRET must be 32-256 characters of A-Z a-z 0-9 _ -, e.g. from `openssl rand -hex 32`",
         ),
         (
             {"ACCUEIL_WEBHOOK_LISTEN": "localhost"},

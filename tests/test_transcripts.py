@@ -26,6 +26,7 @@ def _key_file(tmp_path: Path, key: RecipientPrivateKey, name: str) -> Path:
     path = tmp_path / "keys" / name
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(key.to_file_bytes(PASSPHRASE, n=2**14))
+    path.chmod(0o600)  # as `accueil keys init` writes it: a key file others can read is refused
     return path
 
 

@@ -1,4 +1,5 @@
-"""The operator's and caseworkers' commands: keys, cases, transcripts, purge, blocks, parked updates.
+"""The operator's and caseworkers' commands: keys, cases, transcripts, purge, blocks, parked updates,
+messages set aside.
 
 Each function works on a database engine it is given and returns what to print;
 errors are `AccueilError`s with one actionable line.
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
 from bot.errors import ConfigError, describe
+from bot.outbox import set_aside
 from bot.transcript import keyfiles
 from bot.transcript.writer import Entry, find_case, read_transcript, rewrap
 from storage import safety as safety_store
@@ -243,3 +245,13 @@ async def parked_replay(sessions: Sessions, service: ConversationService, refs: 
         done = "already applied" if outcome.duplicate else "replayed"
         lines.append(f"{row.ref}: {done}" + (f" (case {row.public_id})" if row.public_id else ""))
     return "\n".join(lines)
+
+
+async def outbox_list(sessions: Sessions) -> str:
+    """Messages the Bot API refused for good, set aside: id, case, kind, to whom, why (never their text)."""
+    return await set_aside.listing(sessions)
+
+
+async def outbox_replay(sessions: Sessions, ids: list[int], now: datetime) -> str:
+    """Put messages set aside (all, or those named) back in their queues; the running bot sends them."""
+    return await set_aside.replay(sessions, ids, now)

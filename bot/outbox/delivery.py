@@ -3,9 +3,15 @@
 The conversation service queues what to send in the same transaction as the
 new state. `Outbox.flush` then sends one conversation's queue in order through
 the channel's `Sender`, committing after each message, so a crash re-sends at
-most the one message whose confirmation was lost. Rate limits and outages are
-retried with backoff (honouring the channel's `retry_after`); a chat that
-cannot be reached any more has its queue dropped and the fact logged.
+most the one message whose confirmation was lost.
+
+The sender raises one of four outcomes (`bot.errors`), each with one policy:
+`RetryLater` waits the channel's `retry_after`, or a capped exponential backoff
+with jitter; `RecipientGone` drops the person's queue (a staff chat's is kept);
+`Refused` sets the message aside (`bot.outbox.set_aside`) and the queue behind it
+moves on; `TokenRevoked` stops all sending and, through `run`, the bot, keeping
+everything queued. Each conversation is flushed on its own: one conversation's
+failure, even an unexpected exception, never holds back another's delivery.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,8 +29,9 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import ERASABLE_FOR
-from bot.errors import DeliveryError, RecipientGone, RetryLater, SealError
+from bot.errors import DeliveryError, RecipientGone, Refused, RetryLater, SealError, TokenRevoked, describe
 from bot.outbox.queue import payload_context
+from bot.outbox.set_aside import set_aside
 from bot.transcript.writer import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
@@ -47,7 +55,10 @@ class OutItem:
 
 
 class Sender(Protocol):
-    """The channel's one primitive: do `item` in `chat`; return the new message's id."""
+    """The channel's one primitive: do `item` in `chat`; return the new message's id (a text sent
+    in several parts: their ids, space-separated, the last one carrying the buttons).
+
+    Failures are `DeliveryError`s: `RetryLater`, `RecipientGone`, `Refused` or `TokenRevoked`."""
 
     async def deliver(self, chat: str, item: OutItem) -> str | None: ...
 
@@ -62,6 +73,7 @@ class Outbox:
         *,
         max_attempts: int = 12,
         staff_chat: int | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.staff_chat = None if staff_chat is None else str(staff_chat)
         self.sessions = sessions
@@ -69,7 +81,10 @@ class Outbox:
         self.sender = sender
         self.clock = clock
         self.max_attempts = max_attempts
+        self.jitter = jitter
         self._locks: dict[int, asyncio.Lock] = {}
+        #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
+        self.halted: TokenRevoked | None = None
 
     async def flush(self, conversation_id: int) -> None:
         """Send what is due for one conversation, in order; stop at the first failure."""
@@ -88,56 +103,88 @@ class Outbox:
                 return
             pending = await repo.pending_for(session, conversation_id)
             held: set[str] = set()  # destinations whose queue waits (order is kept per chat)
-            context = payload_context(conversation.public_id)
-            case = conversation.public_id
             for message in pending:
-                destination = message.destination
-                if destination in held:
-                    continue
-                now = self.clock()
-                if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
-                    held.add(destination)
-                    continue
-                chat = await self._chat(session, conversation, destination)
-                if chat is None:
-                    held.add(destination)
-                    await self._retry(session, message.id, message.attempts, 60.0, case)
-                    continue
-                item = await self._item(session, conversation_id, message, context)
+                if self.halted is not None:
+                    return
                 try:
-                    ref = None if item is None else await self.sender.deliver(chat, item)
-                except RecipientGone:
-                    held.add(destination)
-                    if destination == repo.VICTIM:
-                        log.warning("chat unreachable; queue dropped", extra={"case": case})
-                        await repo.drop_pending(session, conversation_id)
-                        # Recorded with the case, so a caseworker knows why the person hears nothing.
-                        event = Entry(
-                            "system", self.clock().isoformat(), "event", text="the person blocked the bot: not sent"
-                        )
-                        await TranscriptWriter(self.keys).append(session, conversation, [event])
-                        await session.commit()
-                        continue
-                    # Staff must never miss a case: keep it, and tell the operator what to fix.
-                    log.error(
-                        "cannot reach %s (the bot was removed from the staff group, or a caseworker blocked it); "
-                        "add the bot back: the message is kept and retried",
-                        _describe(destination),
-                        extra={"case": case},
-                    )
-                    await self._retry(session, message.id, message.attempts, 60.0, case)
-                    continue
-                except RetryLater as exc:
-                    held.add(destination)
-                    await self._retry(session, message.id, message.attempts, exc.after, case)
-                    continue
-                except DeliveryError as exc:
-                    held.add(destination)
-                    log.warning("delivery to %s failed: %s", _describe(destination), exc, extra={"case": case})
-                    await self._retry(session, message.id, message.attempts, None, case)
-                    continue
-                await repo.mark_sent(session, message.id, ref, self.clock())
-                await session.commit()
+                    if message.destination not in held and not await self._send_one(session, conversation, message):
+                        held.add(message.destination)
+                except _Abandoned:  # the rest of this conversation's queues wait for the next round
+                    return
+
+    async def _send_one(self, session: AsyncSession, conversation: Conversation, message: OutboxMessage) -> bool:
+        """Try `message`; whether its queue may go on to the next one (sent, or set aside)."""
+        message_id, attempts, destination = message.id, message.attempts, message.destination
+        now = self.clock()
+        if message.next_attempt_at.replace(tzinfo=now.tzinfo) > now:
+            return False
+        case = conversation.public_id
+        chat = await self._chat(session, conversation, message.destination)
+        if chat is None:
+            await self._retry(session, message.id, message.attempts, 60.0, case)
+            return False
+        try:
+            item = await self._item(session, conversation.id, message, payload_context(case))
+            ref = None if item is None else await self.sender.deliver(chat, item)
+        except DeliveryError as exc:
+            return await self._failed(session, conversation, message, exc)
+        except Exception as exc:  # a bug or a broken row: this message waits, no other
+            log.error(
+                "delivering a message to %s failed (%s); it is retried on its backoff",
+                _describe(destination),
+                describe(exc),
+                extra={"case": case},
+            )
+            async with self.sessions() as fresh:  # this session may be unusable now
+                await self._retry(fresh, message_id, attempts, None, case)
+            raise _Abandoned from exc
+        parts = (ref or "").split()  # a long text went in several messages; the last has the buttons
+        await repo.mark_sent(session, message.id, parts[-1] if parts else None, self.clock())
+        if message.destination == repo.VICTIM:  # the earlier parts: erased with the rest on a quick exit
+            for part in parts[:-1]:
+                await repo.record_inbound(session, conversation.id, part, self.clock())
+        await session.commit()
+        return True
+
+    async def _failed(
+        self, session: AsyncSession, conversation: Conversation, message: OutboxMessage, exc: DeliveryError
+    ) -> bool:
+        """Apply the policy of the outcome `exc`; whether the queue may go on."""
+        case = conversation.public_id
+        destination = message.destination
+        if isinstance(exc, TokenRevoked):
+            self._halt(exc)
+            return False
+        if isinstance(exc, Refused):
+            await set_aside(session, self.keys, conversation, message, exc, self.clock())
+            return True
+        if isinstance(exc, RecipientGone) and destination == repo.VICTIM:
+            log.warning("chat unreachable; queue dropped", extra={"case": case})
+            await repo.drop_pending(session, conversation.id)
+            # Recorded with the case, so a caseworker knows why the person hears nothing.
+            event = Entry("system", self.clock().isoformat(), "event", text="the person blocked the bot: not sent")
+            await TranscriptWriter(self.keys).append(session, conversation, [event])
+            await session.commit()
+            return False
+        if isinstance(exc, RecipientGone):
+            # Staff must never miss a case: keep it, and tell the operator what to fix.
+            log.error(
+                "cannot reach %s (the bot was removed from the staff group, or a caseworker blocked it); "
+                "add the bot back: the message is kept and retried",
+                _describe(destination),
+                extra={"case": case},
+            )
+            await self._retry(session, message.id, message.attempts, 60.0, case)
+            return False
+        if not isinstance(exc, RetryLater):
+            log.warning("delivery to %s failed: %s", _describe(destination), exc, extra={"case": case})
+        await self._retry(session, message.id, message.attempts, getattr(exc, "after", None), case)
+        return False
+
+    def _halt(self, exc: TokenRevoked) -> None:
+        if self.halted is None:
+            log.error("%s", exc)
+        self.halted = exc
 
     async def _chat(self, session: AsyncSession, conversation: Conversation, destination: str) -> str | None:
         try:
@@ -206,27 +253,45 @@ class Outbox:
                 attempts,
                 extra={"case": case},
             )
-        delay = timedelta(seconds=after) if after is not None else repo.backoff(attempts)
+        delay = timedelta(seconds=after) if after is not None else self._backoff(attempts)
         await repo.mark_retry(session, message_id, attempts, self.clock() + delay)
         await session.commit()
 
+    def _backoff(self, attempts: int) -> timedelta:
+        """The capped exponential backoff, with jitter: between half of it and all of it."""
+        return repo.backoff(attempts) * (0.5 + self.jitter() / 2)
+
     async def flush_due(self) -> int:
-        """Flush every conversation with something due (start-up, and the retry loop)."""
+        """Flush every conversation with something due (start-up, and the retry loop). Each on its
+        own: one conversation's failure, whatever it is, holds back no other."""
+        if self.halted is not None:
+            return 0
         async with self.sessions() as session:
             due = await repo.conversations_with_due_messages(session, self.clock())
         for conversation_id in due:
-            await self.flush(conversation_id)
+            try:
+                await self.flush(conversation_id)
+            except Exception as exc:  # the database away, say: the next round tries again
+                log.warning("delivering a case's messages failed (%s); retried at the next round", describe(exc))
         return len(due)
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Retry what is due until `stop` is set."""
+        """Retry what is due until `stop` is set; set `stop` when the channel refuses the bot's token."""
         while not stop.is_set():
             try:
                 await self.flush_due()
-            except Exception:  # the loop must outlive one bad round
-                log.exception("outbox round failed")
+            except Exception as exc:  # the loop must outlive one bad round
+                log.warning("outbox round failed (%s); retrying", describe(exc))
+            if self.halted is not None:
+                log.error("stopping: nothing can be sent or fetched with this token; everything queued is kept")
+                stop.set()
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+class _Abandoned(Exception):
+    """A conversation's flush stops here: something unexpected failed (it was logged)."""
 
 
 def _describe(destination: str) -> str:

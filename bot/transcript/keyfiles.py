@@ -7,14 +7,15 @@ import binascii
 import getpass
 import json
 import os
+import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.errors import ConfigError, TranscriptUnreadable
 from storage.crypto import RecipientPrivateKey, RecipientPublicKey
 
 PUBLIC_FORMAT = "accueil-recipient-public/v1"
-PRIVATE_MARKER = b'"format": "accueil-recipient-key/v1"'
 PASSPHRASE_ENV = "ACCUEIL_KEY_PASSPHRASE"  # noqa: S105 - the name of the variable
 MIN_PASSPHRASE = 12
 
@@ -63,33 +64,109 @@ def read_public(path: Path) -> tuple[RecipientPublicKey, str]:
         raise ConfigError(f"{path} is not an Accueil public key file (.pub)") from exc
 
 
+#: A key file is a few hundred bytes; anything much larger is not one (and is not read whole).
+MAX_KEY_FILE = 65536
+
+
 def read_private(path: Path) -> RecipientPrivateKey:
+    """A private key file, refused when others may read it or when it is not a key file (one line each)."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise TranscriptUnreadable(f"{path} is not an Accueil recipient key file")
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"the key file {path} is open to other users (mode {mode:o}); run: chmod 600 {path}"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE + 1)
     except OSError as exc:
         raise TranscriptUnreadable(f"cannot read the key file {path}: {exc.strerror}") from exc
+    if len(data) > MAX_KEY_FILE:
+        raise TranscriptUnreadable(f"{path} is not an Accueil recipient key file (too large)")
     return RecipientPrivateKey.from_file_bytes(data, passphrase(confirm=False))
 
 
-#: SQLite's database, journal, WAL and shared-memory files, which the key scan leaves alone.
-SQLITE_FILES = (".db", ".db-journal", ".db-wal", ".db-shm", ".sqlite", "-journal", "-wal", "-shm")
+#: The format line as `accueil keys init` writes it; the scan finds the format name however it is spaced.
+PRIVATE_MARKER = b'"format": "accueil-recipient-key/v1"'
+_FORMAT_PREFIX = "accueil-recipient-key"
+#: The scan reads regular files up to this size; a key file is a few hundred bytes.
+SCAN_LIMIT = 1 << 20
+#: SQLite's companions of a database file.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-def private_keys_under(directory: Path) -> list[Path]:
-    """Recipient private key files lying in `directory` (where the bot must not find any)."""
+def looks_like_private_key(data: bytes) -> bool:
+    """Whether `data` is a recipient private key file, as written or re-encoded as any JSON."""
+    if _FORMAT_PREFIX.encode() in data:
+        return True
+    try:
+        doc = json.loads(data)  # any spacing, escapes like \u0061, UTF-16 or UTF-32
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("format", "")).startswith(_FORMAT_PREFIX)
+
+
+def private_keys_under(directory: Path, databases: Iterable[Path] = ()) -> list[Path]:
+    """Recipient private key files lying in `directory` (where the bot must not find any), found by content.
+
+    Every regular file up to `SCAN_LIMIT` is read, whatever its name, except the files of a live
+    database: those of `databases` (by default `directory/accueil.db`) with their -wal, -shm and
+    -journal, and any file this process holds open. Closing any descriptor of a file drops every
+    POSIX lock this process holds on it, and SQLite's lock on the -shm file is what stops another
+    process (an operator's `accueil cases list`, say) from resetting the shared memory under the
+    bot, which then dies of SIGBUS. Files are told apart by device and inode, not by name.
+    """
     found: list[Path] = []
-    if not directory.exists():
+    if not directory.is_dir():
         return found
-    for path in directory.rglob("*"):
-        if path.name.endswith(SQLITE_FILES):
-            # Never open a live database's files: closing any descriptor of a file drops every POSIX lock
-            # this process holds on it, and SQLite's lock on the -shm file is what stops another process
-            # (an operator's `accueil cases list`, say) from resetting the shared memory under the bot,
-            # which then dies of SIGBUS.
-            continue
+    never_open = _open_in_this_process() | _identities(_live_files(directory, databases))
+    for folder, _dirs, files in os.walk(directory):
+        for name in files:
+            path = Path(folder) / name
+            try:
+                info = path.stat()
+                if not stat.S_ISREG(info.st_mode) or info.st_size > SCAN_LIMIT:
+                    continue
+                if (info.st_dev, info.st_ino) in never_open:
+                    continue
+                if looks_like_private_key(path.read_bytes()):
+                    found.append(path)
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def _live_files(directory: Path, databases: Iterable[Path]) -> list[Path]:
+    bases = list(databases) or [directory / "accueil.db"]
+    return [base.with_name(base.name + suffix) for base in bases for suffix in ("", *SQLITE_COMPANIONS)]
+
+
+def _identities(paths: Iterable[Path]) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    for path in paths:
         try:
-            if path.is_file() and path.stat().st_size < 65536 and PRIVATE_MARKER in path.read_bytes()[:4096]:
-                found.append(path)
+            info = path.stat()
         except OSError:
             continue
-    return sorted(found)
+        out.add((info.st_dev, info.st_ino))
+    return out
+
+
+def _open_in_this_process() -> set[tuple[int, int]]:
+    """Device and inode of every file this process has open (from /proc/self/fd; fstat opens nothing)."""
+    out: set[tuple[int, int]] = set()
+    for where in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(where)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                info = os.fstat(int(name))
+            except (OSError, ValueError):
+                continue
+            out.add((info.st_dev, info.st_ino))
+        break
+    return out

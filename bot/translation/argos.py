@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,16 @@ class BrokenPackage:
     reason: str
 
 
+#: Codes in the Argos index are two lowercase letters (script and region are folded in: `zt` is
+#: traditional Chinese, `pb` Brazilian Portuguese); three letters leave room for ISO 639-3. Install
+#: folders are named after them, so nothing else (no `/`, `.`, `_` or `-`) may pass.
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+
+
+def is_language_code(code: str) -> bool:
+    return LANGUAGE_CODE.fullmatch(code) is not None
+
+
 def read_package(path: Path) -> InstalledPackage:
     """The package in `path`; raises ValueError saying what is wrong with it."""
     try:
@@ -70,6 +81,8 @@ def read_package(path: Path) -> InstalledPackage:
     for name in ("from_code", "to_code"):
         if not isinstance(meta.get(name), str) or not meta[name]:
             raise ValueError(f"metadata.json has no {name}")
+        if not is_language_code(meta[name]):
+            raise ValueError(f"metadata.json has a {name} that is not a language code: {meta[name][:20]!r}")
     if not (path / "sentencepiece.model").is_file():
         raise ValueError("no sentencepiece.model (half-installed?)")
     if not (path / "model" / "model.bin").is_file():
@@ -78,10 +91,15 @@ def read_package(path: Path) -> InstalledPackage:
         path=path,
         from_code=meta["from_code"],
         to_code=meta["to_code"],
-        version=str(meta.get("package_version", "?")),
-        from_name=str(meta.get("from_name", "")),
-        to_name=str(meta.get("to_name", "")),
+        version=_printable(meta.get("package_version", "?")),
+        from_name=_printable(meta.get("from_name", "")),
+        to_name=_printable(meta.get("to_name", "")),
     )
+
+
+def _printable(value: object, limit: int = 40) -> str:
+    """A metadata text fit for a terminal: no control or escape characters, at most `limit` long."""
+    return "".join(c for c in str(value) if c.isprintable())[:limit]
 
 
 def discover(models_dir: Path) -> tuple[list[InstalledPackage], list[BrokenPackage]]:

@@ -10,6 +10,7 @@
     accueil purge --case CASE | --older-than DAYS    destroy cases for good
     accueil block|unblock CASE       ignore (or not) whoever wrote in a case
     accueil parked list|replay [REF...]   updates no handler could apply, kept sealed
+    accueil outbox list|replay [ID...]    messages the Bot API refused for good, set aside
 
 Every error an operator can fix ends the command with one line on stderr and
 exit code 2; nothing prints a traceback.

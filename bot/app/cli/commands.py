@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
-from bot.app import admin, staff
+from bot.app import admin, checks, staff
 from bot.app.cli.run import run_telegram, shell
 from bot.app.compose import build_core, load_content
 from bot.app.settings import Settings
@@ -17,46 +18,55 @@ from bot.translation.argos import ArgosTranslator, discover
 from storage import db
 from storage.crypto import load_server_key
 
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "dialogs":
-        content = load_content(settings)
-        steps = sum(len(d.steps) for d in content.dialogs.values())
-        catalog_list = ", ".join(f"{c.language} ({c.review})" for c in content.catalogs)
-        print(f"{len(content.dialogs)} dialog(s), {steps} steps, catalogs: {catalog_list}: all good")
-        return 0
-    if args.command == "db":
-        engine = db.make_engine(settings.database_url)
-        try:
-            await db.upgrade(engine)
-        finally:
-            await engine.dispose()
-        print("database is up to date")
-        return 0
-    if args.command == "staff":
-        return await _staff(args, settings)
-    if args.command in ("block", "unblock", "parked"):
-        return await _safety(args, settings)
-    if args.command in ("keys", "cases", "transcript", "purge"):
-        return await _admin(args, settings)
-    if args.command == "models":
-        print(_models(args, settings))
-        return 0
-    if args.command == "languages":
-        content = load_content(settings)
-        translator = ArgosTranslator(settings.models_dir)
-        try:
-            model_languages = {code for pair in translator.pairs() for code in pair}
-            spoken = await staff.interpreters_by_language(settings.database_url)
-            rows = languages.matrix(
-                content.catalogs, translator.route, settings.staff_language, model_languages, spoken
-            )
-        finally:
-            translator.close()
-        print(languages.render(rows, settings.staff_language))
-        return 0
-    if args.command == "shell":
-        return await shell(settings, args.lang)
+    command: Command = _COMMANDS.get(args.command, _run)
+    return await command(args, settings)
+
+
+async def _dialogs(args: argparse.Namespace, settings: Settings) -> int:
+    content = load_content(settings)
+    steps = sum(len(d.steps) for d in content.dialogs.values())
+    catalog_list = ", ".join(f"{c.language} ({c.review})" for c in content.catalogs)
+    print(f"{len(content.dialogs)} dialog(s), {steps} steps, catalogs: {catalog_list}: all good")
+    return 0
+
+
+async def _db(args: argparse.Namespace, settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _models_command(args: argparse.Namespace, settings: Settings) -> int:
+    print(_models(args, settings))
+    return 0
+
+
+async def _languages(args: argparse.Namespace, settings: Settings) -> int:
+    content = load_content(settings)
+    translator = ArgosTranslator(settings.models_dir)
+    try:
+        model_languages = {code for pair in translator.pairs() for code in pair}
+        spoken = await staff.interpreters_by_language(settings.database_url)
+        rows = languages.matrix(content.catalogs, translator.route, settings.staff_language, model_languages, spoken)
+    finally:
+        translator.close()
+    print(languages.render(rows, settings.staff_language))
+    return 0
+
+
+async def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    return await shell(settings, args.lang)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_token is None:
         print(
             "No ACCUEIL_TELEGRAM_TOKEN is set, so the intake opens here in the terminal.\n"
@@ -65,6 +75,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return await shell(settings, None)
+    await checks.refuse_development_key(settings, allowed=args.allow_development_key)
     return await run_telegram(settings)
 
 
@@ -110,6 +121,9 @@ async def _safety(args: argparse.Namespace, settings: Settings) -> int:
             text = await admin.block_case(sessions, args.case, utcnow())
         elif args.command == "unblock":
             text = await admin.unblock_case(sessions, args.case)
+        elif args.command == "outbox":
+            replay = args.action == "replay"
+            text = await (admin.outbox_replay(sessions, args.ids, utcnow()) if replay else admin.outbox_list(sessions))
         else:
             text = await admin.parked_list(sessions)
         print(text)
@@ -185,3 +199,22 @@ def _models(args: argparse.Namespace, settings: Settings) -> str:
         lines.append(f"{package.from_code + '-' + package.to_code:<8} {package.version:<8} {size:>9}  {package.path}")
     lines.extend(f"BROKEN   {item.path}: {item.reason}; remove it and install it again" for item in broken)
     return "\n".join(lines)
+
+
+_COMMANDS: dict[str, Command] = {
+    "dialogs": _dialogs,
+    "db": _db,
+    "staff": _staff,
+    "block": _safety,
+    "unblock": _safety,
+    "parked": _safety,
+    "outbox": _safety,
+    "keys": _admin,
+    "cases": _admin,
+    "transcript": _admin,
+    "purge": _admin,
+    "models": _models_command,
+    "languages": _languages,
+    "shell": _shell,
+    "run": _run,
+}

@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram bot (the terminal intake when no token is set)")
     run.add_argument("--api-base", help="Bot API server URL (ACCUEIL_TELEGRAM_API_BASE)")
     run.add_argument("--webhook-url", help="serve a webhook at this public URL instead of polling")
+    run.add_argument("--allow-development-key", action="store_true", help="start even with the DEVELOPMENT ONLY key")
 
     shell = sub.add_parser("shell", help="run the intake in this terminal")
     shell.add_argument("--lang", help="start in this language (a catalog code such as fr or en)")
@@ -83,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parked_sub.add_parser("list", help="parked updates: when, which case, what went wrong (no content)")
     replay = parked_sub.add_parser("replay", help="apply parked updates again (all, or those named)")
     replay.add_argument("refs", nargs="*", metavar="REF")
+    outbox = sub.add_parser("outbox", help="messages the Bot API refused for good, set aside for replay")
+    outbox_sub = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    outbox_sub.add_parser("list", help="messages set aside: case, kind, to whom, why (no content)")
+    resend = outbox_sub.add_parser("replay", help="put messages set aside back in their queues (all, or those named)")
+    resend.add_argument("ids", nargs="*", type=int, metavar="ID")
 
     purge = sub.add_parser("purge", help="destroy cases for good (their keys, then their entries)")
     which = purge.add_mutually_exclusive_group(required=True)

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.app import admin
+from bot.app import admin, checks
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
 from bot.channels.terminal import TerminalSender, run_shell
@@ -16,7 +16,6 @@ from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
 from bot.errors import ConfigError
 from bot.outbox.delivery import Outbox
-from bot.transcript import keyfiles
 from storage import transcripts
 
 log = logging.getLogger("accueil")
@@ -24,7 +23,7 @@ log = logging.getLogger("accueil")
 
 async def ready_to_serve(core: Core) -> None:
     """The bot holds public keys only, and needs at least one to write transcripts to."""
-    found = keyfiles.private_keys_under(core.settings.data_dir)
+    found = checks.private_keys_in(core.settings)
     if found:
         raise ConfigError(
             f"a recipient private key is in the data directory ({found[0]}): move it to a caseworker's "

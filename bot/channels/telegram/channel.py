@@ -112,6 +112,8 @@ class TelegramChannel:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=within)
         except TimeoutError:
             log.warning("a housekeeping loop did not end within %.0f s; it was cancelled", within)
+        if self.outbox.halted is not None:  # the token was refused: one line, exit code 2, everything kept
+            raise self.outbox.halted
         with contextlib.suppress(TimeoutError):  # what is left stays queued for the next start
             await asyncio.wait_for(self.outbox.flush_due(), timeout=within)
 

@@ -20,6 +20,7 @@ from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    AiogramError,
     TelegramAPIError,
     TelegramConflictError,
     TelegramNetworkError,
@@ -32,6 +33,7 @@ from aiogram.types import BotCommand, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.channels.telegram.answers import REVOKED_ADVICE, method_name, unknown_method
 from bot.channels.telegram.handlers import build_routers
 from bot.conversation.receiver import Receiver
 from bot.engine import Msg
@@ -98,6 +100,11 @@ async def check_token(bot: Bot) -> str:
                 raise ConfigError(f"the Bot API keeps failing ({exc.message}); try again later") from exc
             log.warning("the Bot API failed (%s); retrying", type(exc).__name__)
             await asyncio.sleep(2.0**attempt / 4)
+        except AiogramError as exc:
+            raise ConfigError(
+                f"the Bot API at {bot.session.api.base} answered getMe with {type(exc).__name__}; "
+                "check ACCUEIL_TELEGRAM_API_BASE (--api-base)"
+            ) from exc
     return me.username or str(me.id)
 
 
@@ -118,9 +125,17 @@ async def publish_commands(bot: Bot, catalogs: Catalogs) -> None:
             await bot.set_my_short_description(
                 catalogs.render(catalog.language, Msg("bot.short_description"))[:120], language_code=language
             )
-        except TelegramAPIError as exc:  # a menu is not worth not starting
-            log.warning("the command menu could not be published (%s); it is kept as it was", type(exc).__name__)
+        except AiogramError as exc:  # a menu is not worth not starting
+            log.warning("%s", _not_published(exc))
             return
+
+
+def _not_published(exc: AiogramError) -> str:
+    """One line for the operator: which call failed, and what to do about it."""
+    failed = f"the command menu and description were not published: {method_name(exc)} failed ({type(exc).__name__})"
+    if isinstance(exc, TelegramAPIError) and unknown_method(exc):
+        return f"{failed}; this Bot API server lacks the method: the bot works without them, or use one that has it"
+    return f"{failed}; the bot works without them, and they are published again at the next start"
 
 
 def _chat_key(update: Update) -> int:
@@ -171,7 +186,7 @@ class Poller:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            except (TelegramNetworkError, TelegramServerError, TelegramAPIError) as exc:
+            except AiogramError as exc:
                 log.warning("Bot API unavailable (%s); retrying in %.0f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -216,7 +231,11 @@ class Poller:
             try:
                 await self.bot.delete_webhook(drop_pending_updates=False)
                 return True
-            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            except TelegramUnauthorizedError as exc:
+                raise ConfigError(REVOKED_ADVICE) from exc
+            except TelegramAPIError as exc:
+                if unknown_method(exc):  # a server without webhooks has none to delete
+                    return True
                 log.warning("Bot API unavailable (%s); retrying in %.0f s", type(exc).__name__, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
@@ -235,7 +254,11 @@ async def serve_webhook(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
+    try:
+        await bot.set_webhook(url, secret_token=secret, allowed_updates=dispatcher.resolve_used_update_types())
+    except AiogramError as exc:
+        await runner.cleanup()
+        raise ConfigError(f"the Bot API refused setWebhook ({type(exc).__name__}); check ACCUEIL_WEBHOOK_URL") from exc
     log.info("webhook listening on %s:%d%s", host, port, path)
     try:
         await stop.wait()

@@ -1,0 +1,54 @@
+"""Checks `accueil run` makes before it serves anyone; each refusal is one line naming the fix.
+
+- No recipient private key may lie under the data directory: the bot holds public keys only.
+  Files are recognised by content, whatever their name (`keyfiles.private_keys_under` says how,
+  and which files it never opens).
+- With a Telegram token, no active recipient key may be the development key that `make run`
+  registers (label "DEVELOPMENT ONLY", its passphrase stored beside it): real people's words
+  would be readable by whoever has that folder. `--allow-development-key` overrides it for a
+  trial against a test bot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bot.app.settings import Settings
+from bot.errors import ConfigError
+from bot.transcript import keyfiles
+from storage import db
+from storage import transcripts as repo
+
+#: The label `make run` gives the key whose passphrase it writes beside it.
+DEVELOPMENT_LABEL = "DEVELOPMENT ONLY"
+
+
+def private_keys_in(settings: Settings) -> list[Path]:
+    """Recipient private key files under the data directory, the live database's files left unopened."""
+    url = make_url(settings.database_url)
+    databases = []
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        databases.append(Path(url.database))
+    return keyfiles.private_keys_under(settings.data_dir, databases)
+
+
+async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
+    """With a Telegram token, refuse to start while the development key may read transcripts."""
+    if allowed or settings.telegram_token is None:
+        return
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            active = await repo.active_recipients(session)
+    finally:
+        await engine.dispose()
+    for key in active:
+        if DEVELOPMENT_LABEL in key.label.upper():
+            raise ConfigError(
+                f"the recipient key {key.key_id} is the development key ({key.label}), whose passphrase lies "
+                "beside it: register a caseworker's key (`accueil keys add FILE.pub`), then "
+                f"`accueil keys revoke {key.key_id}`; or, for a test bot only, run with --allow-development-key"
+            )
