@@ -21,10 +21,11 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +39,12 @@ from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff
 
 log = logging.getLogger("accueil.outbox")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: How many conversations' addresses, and questions' message ids, the outbox remembers.
+REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,10 @@ class Outbox:
         self.max_attempts = max_attempts
         self.jitter = jitter
         self._locks: dict[int, asyncio.Lock] = {}
+        #: What never changes about a conversation (its id, case and sealed chat), by id: read once.
+        self._addresses: OrderedDict[int, Conversation] = OrderedDict()
+        #: The message id of each question sent, by (conversation, turn): a close or reselect needs it.
+        self._asked: OrderedDict[tuple[int, int], str] = OrderedDict()
         #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
         self.halted: TokenRevoked | None = None
 
@@ -98,7 +109,7 @@ class Outbox:
 
     async def _flush(self, conversation_id: int) -> None:
         async with self.sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
+            conversation = await self._address(session, conversation_id)
             if conversation is None:
                 return
             pending = await repo.pending_for(session, conversation_id)
@@ -111,6 +122,17 @@ class Outbox:
                         held.add(message.destination)
                 except _Abandoned:  # the rest of this conversation's queues wait for the next round
                     return
+
+    async def _address(self, session: AsyncSession, conversation_id: int) -> Conversation | None:
+        """The conversation's id, case and sealed chat (none of which ever changes), read once."""
+        known = self._addresses.get(conversation_id)
+        if known is None:
+            loaded = await session.get(Conversation, conversation_id)
+            if loaded is None:
+                return None
+            known = Conversation(id=loaded.id, public_id=loaded.public_id, chat_sealed=loaded.chat_sealed)
+        _remember(self._addresses, conversation_id, known)
+        return known
 
     async def _send_one(self, session: AsyncSession, conversation: Conversation, message: OutboxMessage) -> bool:
         """Try `message`; whether its queue may go on to the next one (sent, or set aside)."""
@@ -140,6 +162,8 @@ class Outbox:
             raise _Abandoned from exc
         parts = (ref or "").split()  # a long text went in several messages; the last has the buttons
         await repo.mark_sent(session, message.id, parts[-1] if parts else None, self.clock())
+        if parts and destination == repo.VICTIM and message.kind == "message" and message.turn is not None:
+            _remember(self._asked, (conversation.id, message.turn), parts[-1])
         if message.destination == repo.VICTIM:  # the earlier parts: erased with the rest on a quick exit
             for part in parts[:-1]:
                 await repo.record_inbound(session, conversation.id, part, self.clock())
@@ -218,10 +242,9 @@ class Outbox:
         target = None
         refs = [str(ref) for ref in payload.get("refs", [])]
         if kind in ("close", "reselect"):
-            asked = await repo.sent_question(session, conversation_id, message.turn or 0)
-            if asked is None or asked.message_ref is None:
+            target = await self._question(session, conversation_id, message.turn or 0)
+            if target is None:
                 return None  # the question never reached the chat: nothing to change
-            target = asked.message_ref
         elif kind == "retire":
             refs = await repo.sent_refs(session, conversation_id, message.destination, "notice")
             if not refs:
@@ -242,6 +265,14 @@ class Outbox:
             source=payload.get("source"),
             silent=bool(payload.get("silent", False)),
         )
+
+    async def _question(self, session: AsyncSession, conversation_id: int, turn: int) -> str | None:
+        """The message id of the question of `turn`, as last sent (remembered when this process sent it)."""
+        known = self._asked.get((conversation_id, turn))
+        if known is not None:
+            return known
+        asked = await repo.sent_question(session, conversation_id, turn)
+        return None if asked is None else asked.message_ref
 
     async def _retry(
         self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
@@ -288,6 +319,13 @@ class Outbox:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def _remember(memory: OrderedDict[K, V], key: K, value: V) -> None:
+    memory[key] = value
+    memory.move_to_end(key)
+    if len(memory) > REMEMBERED:
+        memory.popitem(last=False)
 
 
 class _Abandoned(Exception):
