@@ -32,8 +32,12 @@ def write_queued(session: Session) -> None:
     rows = session.info.get(_KEY)
     if rows:
         session.info[_KEY] = []  # before executing: the insert below runs through this session too
-        # The table, not the class: one executemany (ORM bulk inserts split rows whose None values differ).
-        session.execute(insert(_OUTBOX), rows)
+        try:
+            # The table, not the class: one executemany (ORM bulk inserts split rows whose None values differ).
+            session.execute(insert(_OUTBOX), rows)
+        except BaseException:
+            session.info[_KEY] = rows + session.info[_KEY]  # still queued, as a failed flush leaves its objects
+            raise
 
 
 @event.listens_for(Session, "do_orm_execute")

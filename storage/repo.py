@@ -139,10 +139,13 @@ async def conversations_with_due_messages(session: AsyncSession, now: datetime, 
     return [row[0] for row in result.all()]
 
 
-async def sent_question(session: AsyncSession, conversation_id: int, turn: int) -> OutboxMessage | None:
-    """The sent message that asked the question of `turn` (to edit its keyboard)."""
+async def sent_question(session: AsyncSession, conversation_id: int, turn: int) -> str | None:
+    """The channel's id of the sent message that asked the question of `turn` (to edit its keyboard).
+
+    The column, not the row: a row already in the session (sent in this session, with `mark_sent`
+    not touching the objects in memory) would come back as it was before it was sent."""
     result = await session.execute(
-        select(OutboxMessage)
+        select(OutboxMessage.message_ref)
         .where(
             OutboxMessage.conversation_id == conversation_id,
             OutboxMessage.destination == VICTIM,
@@ -157,10 +160,13 @@ async def sent_question(session: AsyncSession, conversation_id: int, turn: int) 
 
 
 async def mark_sent(session: AsyncSession, message_id: int, message_ref: str | None, now: datetime) -> None:
+    """One UPDATE, and nothing else: the rows in the session's memory are left as they were read (the
+    ORM would otherwise look through them all to apply the change there too, on every message sent)."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
         .values(status="sent", sent_at=now, message_ref=message_ref, payload_sealed=None)
+        .execution_options(synchronize_session=False)
     )
 
 

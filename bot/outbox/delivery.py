@@ -271,8 +271,7 @@ class Outbox:
         known = self._asked.get((conversation_id, turn))
         if known is not None:
             return known
-        asked = await repo.sent_question(session, conversation_id, turn)
-        return None if asked is None else asked.message_ref
+        return await repo.sent_question(session, conversation_id, turn)
 
     async def _retry(
         self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
