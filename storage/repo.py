@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BlockedUser, Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff, Transcript
+from storage import prepared
+from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff
 from storage.queued import queued
 
 VICTIM = "victim"
@@ -55,17 +56,7 @@ async def open_conversation(session: AsyncSession, channel: str, user_ref: str) 
 
     Its transcript's state comes in the same statement and is held for the session's life, so the
     transcript writer finds it in the session (`session.get`) instead of reading it again."""
-    result = await session.execute(
-        select(Conversation, Transcript)
-        .outerjoin(Transcript, Transcript.conversation_id == Conversation.id)
-        .where(
-            Conversation.channel == channel,
-            Conversation.user_ref == user_ref,
-            Conversation.status.in_(("intake", "handoff")),
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
+    result = await session.execute(prepared.OPEN_CONVERSATION, {"p_channel": channel, "p_user_ref": user_ref})
     row = result.one_or_none()
     if row is None:
         return None
@@ -121,11 +112,7 @@ async def enqueue(
 
 
 async def pending_for(session: AsyncSession, conversation_id: int) -> Sequence[OutboxMessage]:
-    result = await session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")
-        .order_by(OutboxMessage.id)
-    )
+    result = await session.execute(prepared.PENDING_FOR, {"p_conversation_id": conversation_id})
     return result.scalars().all()
 
 
@@ -144,30 +131,14 @@ async def sent_question(session: AsyncSession, conversation_id: int, turn: int) 
 
     The column, not the row: a row already in the session (sent in this session, with `mark_sent`
     not touching the objects in memory) would come back as it was before it was sent."""
-    result = await session.execute(
-        select(OutboxMessage.message_ref)
-        .where(
-            OutboxMessage.conversation_id == conversation_id,
-            OutboxMessage.destination == VICTIM,
-            OutboxMessage.kind == "message",
-            OutboxMessage.turn == turn,
-            OutboxMessage.status == "sent",
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+    result = await session.execute(prepared.SENT_QUESTION, {"p_conversation_id": conversation_id, "p_turn": turn})
+    ref: str | None = result.scalar_one_or_none()
+    return ref
 
 
 async def mark_sent(session: AsyncSession, message_id: int, message_ref: str | None, now: datetime) -> None:
-    """One UPDATE, and nothing else: the rows in the session's memory are left as they were read (the
-    ORM would otherwise look through them all to apply the change there too, on every message sent)."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status="sent", sent_at=now, message_ref=message_ref, payload_sealed=None)
-        .execution_options(synchronize_session=False)
-    )
+    """One UPDATE, and nothing else (`prepared.MARK_SENT`)."""
+    await session.execute(prepared.MARK_SENT, {"p_id": message_id, "p_now": now, "p_ref": message_ref})
 
 
 async def mark_retry(session: AsyncSession, message_id: int, attempts: int, at: datetime) -> None:
@@ -288,19 +259,7 @@ async def who(session: AsyncSession, channel: str, user_ref: str) -> tuple[str |
     remembered for the rest of the session (an update asks both, first the guard, then the service)."""
     known: dict[tuple[str, str], tuple[str | None, int | None]] = session.info.setdefault(_WHO, {})
     if (channel, user_ref) not in known:
-        blocked = (
-            select(BlockedUser.public_id)
-            .where(BlockedUser.channel == channel, BlockedUser.user_ref == user_ref)
-            .scalar_subquery()
-        )
-        staff = (
-            select(Staff.id)
-            .where(Staff.channel == channel, Staff.user_ref == user_ref, Staff.removed_at.is_(None))
-            .order_by(Staff.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        row = (await session.execute(select(blocked, staff))).one()
+        row = (await session.execute(prepared.WHO, {"p_channel": channel, "p_user_ref": user_ref})).one()
         known[(channel, user_ref)] = (row[0], row[1])
     return known[(channel, user_ref)]
 
