@@ -50,6 +50,14 @@ PENDING_FOR = (
     .order_by(OutboxMessage.id)
 )
 
+#: The same, each with its conversation's case and sealed chat (what the delivery needs of it).
+PENDING_WITH_ADDRESS = (
+    select(OutboxMessage, Conversation.public_id, Conversation.chat_sealed)
+    .join(Conversation, Conversation.id == OutboxMessage.conversation_id)
+    .where(OutboxMessage.conversation_id == bindparam("p_conversation_id"), OutboxMessage.status == "pending")
+    .order_by(OutboxMessage.id)
+)
+
 #: The channel's id of the newest sent message that asked the question of a turn.
 SENT_QUESTION = (
     select(OutboxMessage.message_ref)

@@ -116,6 +116,21 @@ async def pending_for(session: AsyncSession, conversation_id: int) -> Sequence[O
     return result.scalars().all()
 
 
+async def pending_with_address(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation | None, Sequence[OutboxMessage]]:
+    """A conversation's messages still to send, in order, and (when there are some) the conversation as
+    the delivery needs it, read in the same statement: a detached `Conversation` with only its id, case
+    and sealed chat set (never added to the session)."""
+    result = await session.execute(prepared.PENDING_WITH_ADDRESS, {"p_conversation_id": conversation_id})
+    rows = result.all()
+    if not rows:
+        return None, []
+    _, public_id, chat_sealed = rows[0]
+    address = Conversation(id=conversation_id, public_id=public_id, chat_sealed=chat_sealed)
+    return address, [row[0] for row in rows]
+
+
 async def conversations_with_due_messages(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
     result = await session.execute(
         select(OutboxMessage.conversation_id)

@@ -43,7 +43,7 @@ log = logging.getLogger("accueil.outbox")
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-#: How many conversations' addresses, and questions' message ids, the outbox remembers.
+#: How many questions' message ids the outbox remembers.
 REMEMBERED = 4096
 
 
@@ -90,10 +90,9 @@ class Outbox:
         self.max_attempts = max_attempts
         self.jitter = jitter
         self._locks: dict[int, asyncio.Lock] = {}
-        #: What never changes about a conversation (its id, case and sealed chat), by id: read once.
-        self._addresses: OrderedDict[int, Conversation] = OrderedDict()
-        #: The message id of each question sent, by (conversation, turn): a close or reselect needs it.
-        self._asked: OrderedDict[tuple[int, int], str] = OrderedDict()
+        #: The message id of each question sent, by (case, turn): a close or reselect needs it. By case,
+        #: not by conversation id: SQLite may give a purged conversation's id to a new one.
+        self._asked: OrderedDict[tuple[str, int], str] = OrderedDict()
         #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
         self.halted: TokenRevoked | None = None
 
@@ -109,10 +108,9 @@ class Outbox:
 
     async def _flush(self, conversation_id: int) -> None:
         async with self.sessions() as session:
-            conversation = await self._address(session, conversation_id)
+            conversation, pending = await repo.pending_with_address(session, conversation_id)
             if conversation is None:
-                return
-            pending = await repo.pending_for(session, conversation_id)
+                return  # nothing pending (or no such conversation)
             held: set[str] = set()  # destinations whose queue waits (order is kept per chat)
             for message in pending:
                 if self.halted is not None:
@@ -122,17 +120,6 @@ class Outbox:
                         held.add(message.destination)
                 except _Abandoned:  # the rest of this conversation's queues wait for the next round
                     return
-
-    async def _address(self, session: AsyncSession, conversation_id: int) -> Conversation | None:
-        """The conversation's id, case and sealed chat (none of which ever changes), read once."""
-        known = self._addresses.get(conversation_id)
-        if known is None:
-            loaded = await session.get(Conversation, conversation_id)
-            if loaded is None:
-                return None
-            known = Conversation(id=loaded.id, public_id=loaded.public_id, chat_sealed=loaded.chat_sealed)
-        _remember(self._addresses, conversation_id, known)
-        return known
 
     async def _send_one(self, session: AsyncSession, conversation: Conversation, message: OutboxMessage) -> bool:
         """Try `message`; whether its queue may go on to the next one (sent, or set aside)."""
@@ -146,7 +133,7 @@ class Outbox:
             await self._retry(session, message.id, message.attempts, 60.0, case)
             return False
         try:
-            item = await self._item(session, conversation.id, message, payload_context(case))
+            item = await self._item(session, conversation, message, payload_context(case))
             ref = None if item is None else await self.sender.deliver(chat, item)
         except DeliveryError as exc:
             return await self._failed(session, conversation, message, exc)
@@ -163,7 +150,7 @@ class Outbox:
         parts = (ref or "").split()  # a long text went in several messages; the last has the buttons
         await repo.mark_sent(session, message.id, parts[-1] if parts else None, self.clock())
         if parts and destination == repo.VICTIM and message.kind == "message" and message.turn is not None:
-            _remember(self._asked, (conversation.id, message.turn), parts[-1])
+            _remember(self._asked, (conversation.public_id, message.turn), parts[-1])
         if message.destination == repo.VICTIM:  # the earlier parts: erased with the rest on a quick exit
             for part in parts[:-1]:
                 await repo.record_inbound(session, conversation.id, part, self.clock())
@@ -233,8 +220,9 @@ class Outbox:
             return None
 
     async def _item(
-        self, session: AsyncSession, conversation_id: int, message: OutboxMessage, context: str
+        self, session: AsyncSession, conversation: Conversation, message: OutboxMessage, context: str
     ) -> OutItem | None:
+        conversation_id = conversation.id
         if message.payload_sealed is None:
             return None
         payload: dict[str, Any] = json.loads(self.keys.open(message.payload_sealed, context))
@@ -242,7 +230,7 @@ class Outbox:
         target = None
         refs = [str(ref) for ref in payload.get("refs", [])]
         if kind in ("close", "reselect"):
-            target = await self._question(session, conversation_id, message.turn or 0)
+            target = await self._question(session, conversation, message.turn or 0)
             if target is None:
                 return None  # the question never reached the chat: nothing to change
         elif kind == "retire":
@@ -266,12 +254,12 @@ class Outbox:
             silent=bool(payload.get("silent", False)),
         )
 
-    async def _question(self, session: AsyncSession, conversation_id: int, turn: int) -> str | None:
+    async def _question(self, session: AsyncSession, conversation: Conversation, turn: int) -> str | None:
         """The message id of the question of `turn`, as last sent (remembered when this process sent it)."""
-        known = self._asked.get((conversation_id, turn))
+        known = self._asked.get((conversation.public_id, turn))
         if known is not None:
             return known
-        return await repo.sent_question(session, conversation_id, turn)
+        return await repo.sent_question(session, conversation.id, turn)
 
     async def _retry(
         self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
