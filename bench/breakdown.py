@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine
 from bench import pipeline
 from bench.common import LogCounter, Meter
 from bot.channels.telegram import sender
-from bot.conversation import receiver as base
+from bot.conversation.receiver import Receiver
 from bot.conversation.service import ConversationService
 from bot.outbox.delivery import Outbox
 from bot.transcript import writer as transcript
@@ -91,7 +91,7 @@ class Meters:
         functions, sealing, sql = self.functions, self.sealing, self.sql
         functions.wrap(Dispatcher, "feed_update", "aiogram: whole update (Dispatcher.feed_update)")
         functions.wrap(BaseSession, "check_response", "aiogram: parse a Bot API answer (check_response)")
-        functions.wrap(base.Receiver, "_apply", "the update's transaction (Receiver._apply)")
+        functions.wrap(Receiver, "_apply", "the update's transaction (Receiver._apply)")
         functions.wrap(ConversationService, "handle", "   service (ConversationService.handle)")
         functions.wrap(transcript.TranscriptWriter, "append", "      transcript (TranscriptWriter.append)")
         functions.wrap(Outbox, "_flush", "replies delivered (Outbox._flush)")

@@ -12,10 +12,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import prepared
 from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff
+from storage.queued import queued
 
 VICTIM = "victim"
 GROUP = "group"
+#: `session.info` key: rows loaded ahead of their use, held for the session's life.
+_HELD = "accueil.held"
+#: `session.info` key: who a user is (blocked by which case, staff under which id), looked up once a session.
+_WHO = "accueil.who"
 
 
 def staff_destination(staff_id: int) -> str:
@@ -46,18 +52,18 @@ async def claim_update(session: AsyncSession, channel: str, update_key: str, now
 
 
 async def open_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
-    """The user's conversation that has not ended, if any (newest first)."""
-    result = await session.execute(
-        select(Conversation)
-        .where(
-            Conversation.channel == channel,
-            Conversation.user_ref == user_ref,
-            Conversation.status.in_(("intake", "handoff")),
-        )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+    """The user's conversation that has not ended, if any (newest first).
+
+    Its transcript's state comes in the same statement and is held for the session's life, so the
+    transcript writer finds it in the session (`session.get`) instead of reading it again."""
+    result = await session.execute(prepared.OPEN_CONVERSATION, {"p_channel": channel, "p_user_ref": user_ref})
+    row = result.one_or_none()
+    if row is None:
+        return None
+    conversation, transcript = row
+    if transcript is not None:
+        session.info.setdefault(_HELD, []).append(transcript)  # the session's identity map holds it weakly
+    return conversation
 
 
 async def latest_conversation(session: AsyncSession, channel: str, user_ref: str) -> Conversation | None:
@@ -84,30 +90,45 @@ async def enqueue(
     turn: int | None,
     now: datetime,
     destination: str = VICTIM,
-) -> OutboxMessage:
-    message = OutboxMessage(
-        conversation_id=conversation_id,
-        destination=destination,
-        kind=kind,
-        turn=turn,
-        payload_sealed=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+) -> None:
+    """Queue a message in the session's transaction.
+
+    It is written, with the update's other messages, in one statement just before the session's
+    next statement or its commit (`queue.write_queued`): never later than it would have been as an
+    ORM object, and ids, hence each queue's order, follow the order of the calls."""
+    queued(session.sync_session).append(
+        {
+            "conversation_id": conversation_id,
+            "destination": destination,
+            "kind": kind,
+            "turn": turn,
+            "payload_sealed": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
     )
-    session.add(message)
-    await session.flush()
-    return message
 
 
 async def pending_for(session: AsyncSession, conversation_id: int) -> Sequence[OutboxMessage]:
-    result = await session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")
-        .order_by(OutboxMessage.id)
-    )
+    result = await session.execute(prepared.PENDING_FOR, {"p_conversation_id": conversation_id})
     return result.scalars().all()
+
+
+async def pending_with_address(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation | None, Sequence[OutboxMessage]]:
+    """A conversation's messages still to send, in order, and (when there are some) the conversation as
+    the delivery needs it, read in the same statement: a detached `Conversation` with only its id, case
+    and sealed chat set (never added to the session)."""
+    result = await session.execute(prepared.PENDING_WITH_ADDRESS, {"p_conversation_id": conversation_id})
+    rows = result.all()
+    if not rows:
+        return None, []
+    _, public_id, chat_sealed = rows[0]
+    address = Conversation(id=conversation_id, public_id=public_id, chat_sealed=chat_sealed)
+    return address, [row[0] for row in rows]
 
 
 async def conversations_with_due_messages(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
@@ -120,29 +141,19 @@ async def conversations_with_due_messages(session: AsyncSession, now: datetime, 
     return [row[0] for row in result.all()]
 
 
-async def sent_question(session: AsyncSession, conversation_id: int, turn: int) -> OutboxMessage | None:
-    """The sent message that asked the question of `turn` (to edit its keyboard)."""
-    result = await session.execute(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.conversation_id == conversation_id,
-            OutboxMessage.destination == VICTIM,
-            OutboxMessage.kind == "message",
-            OutboxMessage.turn == turn,
-            OutboxMessage.status == "sent",
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+async def sent_question(session: AsyncSession, conversation_id: int, turn: int) -> str | None:
+    """The channel's id of the sent message that asked the question of `turn` (to edit its keyboard).
+
+    The column, not the row: a row already in the session (sent in this session, with `mark_sent`
+    not touching the objects in memory) would come back as it was before it was sent."""
+    result = await session.execute(prepared.SENT_QUESTION, {"p_conversation_id": conversation_id, "p_turn": turn})
+    ref: str | None = result.scalar_one_or_none()
+    return ref
 
 
 async def mark_sent(session: AsyncSession, message_id: int, message_ref: str | None, now: datetime) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status="sent", sent_at=now, message_ref=message_ref, payload_sealed=None)
-    )
+    """One UPDATE, and nothing else (`prepared.MARK_SENT`)."""
+    await session.execute(prepared.MARK_SENT, {"p_id": message_id, "p_now": now, "p_ref": message_ref})
 
 
 async def mark_retry(session: AsyncSession, message_id: int, attempts: int, at: datetime) -> None:
@@ -256,6 +267,22 @@ async def find_staff(session: AsyncSession, channel: str, user_ref: str) -> Staf
         select(Staff).where(Staff.channel == channel, Staff.user_ref == user_ref, Staff.removed_at.is_(None)).limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def who(session: AsyncSession, channel: str, user_ref: str) -> tuple[str | None, int | None]:
+    """The case a user was blocked by (or None) and their active staff id (or None), in one statement,
+    remembered for the rest of the session (an update asks both, first the guard, then the service)."""
+    known: dict[tuple[str, str], tuple[str | None, int | None]] = session.info.setdefault(_WHO, {})
+    if (channel, user_ref) not in known:
+        row = (await session.execute(prepared.WHO, {"p_channel": channel, "p_user_ref": user_ref})).one()
+        known[(channel, user_ref)] = (row[0], row[1])
+    return known[(channel, user_ref)]
+
+
+async def active_staff_member(session: AsyncSession, channel: str, user_ref: str) -> Staff | None:
+    """`find_staff` for an update: most people are not staff, and `who` tells so without loading a row."""
+    _, staff_id = await who(session, channel, user_ref)
+    return None if staff_id is None else await session.get(Staff, staff_id)
 
 
 async def active_staff(session: AsyncSession, role: str | None = None) -> Sequence[Staff]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,24 @@ from storage.crypto import ServerKey, load_server_key
 
 INTAKE = "intake"
 log = logging.getLogger("accueil.app")
+
+#: The collector's first generation is collected after this many allocations (Python's default: 700).
+#: A step allocates tens of thousands of short-lived objects (aiogram's and SQLAlchemy's); at 700 the
+#: collector runs dozens of times a step and promotes live request objects to older generations.
+GC_FIRST_GENERATION = 20_000
+_frozen: list[bool] = []
+
+
+def settle_collector() -> None:
+    """After start-up: what is loaded by then (modules, dialogs, catalogs, models) lives as long as the
+    process, so it is moved out of the collector's reach (`gc.freeze`, once a process), and the first
+    generation is collected less often. Cycles are still collected; nothing is kept that was not."""
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen.append(True)
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_FIRST_GENERATION, second, third)
 
 
 @dataclass(frozen=True)
@@ -139,4 +158,5 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
     )
     sessions = db.session_factory(engine)
     keystore.attach(sessions, settings.data_dir)
+    settle_collector()
     return Core(settings, content, engine, sessions, keys, service, translator, handoff, clock)

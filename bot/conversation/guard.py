@@ -58,7 +58,8 @@ class Guard:
 
     async def blocked(self, session: AsyncSession, channel: str, user: str) -> str | None:
         """The case the user was blocked by, if they are blocked."""
-        return await store.blocked_case(session, channel, self.user_ref(channel, user))
+        blocked, _ = await repo.who(session, channel, self.user_ref(channel, user))
+        return blocked
 
     async def is_staff(self, session: AsyncSession, channel: str, user: str) -> bool:
         """A caseworker or interpreter: never limited (a relay to a victim must not be dropped)."""

@@ -87,7 +87,7 @@ class ConversationService:
         now = self.clock()
         user_ref = self.keys.pseudonym(inbound.channel, inbound.user)
         if self.handoff is not None:
-            staff = await repo.find_staff(session, inbound.channel, user_ref)
+            staff = await repo.active_staff_member(session, inbound.channel, user_ref)
             if staff is not None and (inbound.staff_press is not None or inbound.chat == inbound.user):
                 return await self._from_staff(session, staff, inbound, now)
         if inbound.staff_press is not None:

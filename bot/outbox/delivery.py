@@ -20,9 +20,11 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +38,12 @@ from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff
 
 log = logging.getLogger("accueil.outbox")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: How many questions' message ids the outbox remembers.
+REMEMBERED = 4096
 
 
 class Outbox:
@@ -58,6 +66,9 @@ class Outbox:
         self.max_attempts = max_attempts
         self.jitter = jitter
         self._locks: dict[int, asyncio.Lock] = {}
+        #: The message id of each question sent, by (case, turn): a close or reselect needs it. By case,
+        #: not by conversation id: SQLite may give a purged conversation's id to a new one.
+        self._asked: OrderedDict[tuple[str, int], str] = OrderedDict()
         #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
         self.halted: TokenRevoked | None = None
 
@@ -73,10 +84,9 @@ class Outbox:
 
     async def _flush(self, conversation_id: int) -> None:
         async with self.sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
+            conversation, pending = await repo.pending_with_address(session, conversation_id)
             if conversation is None:
-                return
-            pending = await repo.pending_for(session, conversation_id)
+                return  # nothing pending (or no such conversation)
             held: set[str] = set()  # destinations whose queue waits (order is kept per chat)
             for message in pending:
                 if self.halted is not None:
@@ -99,7 +109,7 @@ class Outbox:
             await self._retry(session, message.id, message.attempts, 60.0, case)
             return False
         try:
-            item = await self._item(session, conversation.id, message, payload_context(case))
+            item = await self._item(session, conversation, message, payload_context(case))
             ref = None if item is None else await self.sender.deliver(chat, item)
         except DeliveryError as exc:
             return await self._failed(session, conversation, message, exc)
@@ -115,6 +125,8 @@ class Outbox:
             raise _Abandoned from exc
         parts = (ref or "").split()  # a long text went in several messages; the last has the buttons
         await repo.mark_sent(session, message.id, parts[-1] if parts else None, self.clock())
+        if parts and destination == repo.VICTIM and message.kind == "message" and message.turn is not None:
+            _remember(self._asked, (conversation.public_id, message.turn), parts[-1])
         if message.destination == repo.VICTIM:  # the earlier parts: erased with the rest on a quick exit
             for part in parts[:-1]:
                 await repo.record_inbound(session, conversation.id, part, self.clock())
@@ -184,8 +196,9 @@ class Outbox:
             return None
 
     async def _item(
-        self, session: AsyncSession, conversation_id: int, message: OutboxMessage, context: str
+        self, session: AsyncSession, conversation: Conversation, message: OutboxMessage, context: str
     ) -> OutItem | None:
+        conversation_id = conversation.id
         if message.payload_sealed is None:
             return None
         queued = OutItem.from_sealed(message.kind, self.keys.open(message.payload_sealed, context))
@@ -193,10 +206,9 @@ class Outbox:
         target = None
         refs = list(queued.refs)
         if kind in ("close", "reselect"):
-            asked = await repo.sent_question(session, conversation_id, message.turn or 0)
-            if asked is None or asked.message_ref is None:
+            target = await self._question(session, conversation, message.turn or 0)
+            if target is None:
                 return None  # the question never reached the chat: nothing to change
-            target = asked.message_ref
         elif kind == "retire":
             refs = await repo.sent_refs(session, conversation_id, message.destination, "notice")
             if not refs:
@@ -208,6 +220,13 @@ class Outbox:
             found = set(refs) | set(await repo.erasable_messages(session, conversation_id, since))
             refs = sorted(found, key=lambda ref: int(ref) if ref.isdigit() else 0)
         return replace(queued, target=target, refs=refs)
+
+    async def _question(self, session: AsyncSession, conversation: Conversation, turn: int) -> str | None:
+        """The message id of the question of `turn`, as last sent (remembered when this process sent it)."""
+        known = self._asked.get((conversation.public_id, turn))
+        if known is not None:
+            return known
+        return await repo.sent_question(session, conversation.id, turn)
 
     async def _retry(
         self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
@@ -254,6 +273,13 @@ class Outbox:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def _remember(memory: OrderedDict[K, V], key: K, value: V) -> None:
+    memory[key] = value
+    memory.move_to_end(key)
+    if len(memory) > REMEMBERED:
+        memory.popitem(last=False)
 
 
 class _Abandoned(Exception):
