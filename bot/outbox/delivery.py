@@ -36,6 +36,7 @@ from bot.transcript.writer import Entry, TranscriptWriter
 from storage import repo
 from storage.crypto import ServerKey
 from storage.models import Conversation, OutboxMessage, Staff
+from storage.sealed import Sealed
 
 log = logging.getLogger("accueil.outbox")
 
@@ -176,7 +177,7 @@ class Outbox:
     async def _chat(self, session: AsyncSession, conversation: Conversation, destination: str) -> str | None:
         try:
             if destination == repo.VICTIM:
-                return self.keys.open(conversation.chat_sealed, f"chat:{conversation.public_id}").decode()
+                return self.keys.open(conversation.chat_sealed, Sealed.CHAT.of(conversation.public_id)).decode()
             if destination == repo.GROUP:
                 if self.staff_chat is None:
                     log.error(
@@ -187,7 +188,7 @@ class Outbox:
             staff = await session.get(Staff, int(destination.partition(":")[2]))
             if staff is None:
                 return None
-            return self.keys.open(staff.chat_sealed, f"staff-chat:{staff.id}").decode()
+            return self.keys.open(staff.chat_sealed, Sealed.STAFF_CHAT.of(staff.id)).decode()
         except SealError:
             log.error(
                 "cannot open a chat address; is ACCUEIL_SERVER_KEY the right key?",
