@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import engine
 from bot.engine import Dialog, Msg
-from bot.handoff import texts
+from bot.handoff import intake_summary, texts
 from bot.handoff.buttons import StaffPress
 from bot.handoff.hours import OfficeHours
 from bot.handoff.notify import StaffNotifier
@@ -95,7 +95,7 @@ class Cases:
     ) -> list[Entry]:
         """The conversation becomes a queued case: summary sealed, staff told (in hours), person told when."""
         staff_language = self.queueing.staff_language
-        text = texts.summary(
+        text = intake_summary.summary(
             self.dialog,
             self.catalogs,
             staff_language,

@@ -1,8 +1,9 @@
-"""What the bot says to the association's staff, and the intake summary.
+"""What the bot says to the association's staff (the intake summary is built in `intake_summary.py`).
 
-Staff read French (the association works in French); these texts are not in
-the victims' catalogs, and no other module of `bot.handoff` writes French. Everything a victim wrote is shown through
-`bot.handoff.sanitize.for_staff`, so it cannot disguise itself or break a line.
+Staff read French (the association works in French); these texts are not in the victims'
+catalogs, and no module of `bot.handoff` but this one, `intake_summary.py` and `operator.py`
+writes French. Everything a victim wrote is shown through `bot.handoff.sanitize.for_staff`,
+so it cannot disguise itself or break a line.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.engine import Dialog, Msg, StepKind
 from bot.handoff.sanitize import for_staff
 from bot.language.i18n import Catalogs
 
@@ -24,29 +24,6 @@ SERVICES: Mapping[str, str] = {
     "emergency_money": "aide financière d'urgence",
     "legal": "aide juridique",
 }
-REASONS: Mapping[str, str] = {
-    "intake_complete": "fin de l'entretien",
-    "asked_for_person": "la personne a demandé à parler à quelqu'un",
-    "no_consent_person": "sans consentement à l'enregistrement des réponses, la personne veut parler à quelqu'un",
-}
-#: Field titles, by the intake's `save` keys; other keys show as they are.
-FIELDS: Mapping[str, str] = {
-    "in_danger": "Danger immédiat",
-    "consent": "Consentement",
-    "writer": "Qui écrit",
-    "what_happened": "Ce qui s'est passé",
-    "needs": "Besoins",
-    "documents": "Documents d'identité",
-    "location": "Lieu",
-    "contact": "Contact sûr",
-    "contact_time": "Quand contacter",
-    "interpreter": "Interprète demandé",
-    "interpreter_language": "Langue de l'interprète",
-    "story": "Récit",
-    "no_consent_choice": "Sans consentement",
-}
-#: Shown first, in this order; the rest follow in the dialog's order.
-FIRST = ("in_danger", "consent")
 MT_MARK = "[traduction automatique]"
 NO_MT = "[pas de traduction automatique : interprète nécessaire]"
 SKIPPED = "(préfère ne pas répondre)"
@@ -103,54 +80,6 @@ def notice(
     return "\n".join(lines)
 
 
-def summary(
-    dialog: Dialog,
-    catalogs: Catalogs,
-    staff_language: str,
-    *,
-    case: str,
-    language: str | None,
-    urgent: bool,
-    interpreter: bool,
-    quick_exit: bool,
-    reason: str,
-    answers: Mapping[str, object],
-    translations: Mapping[str, str],
-    at: datetime,
-) -> str:
-    """The intake summary in the staff language: urgency first, the victim's words beneath their translation."""
-    lines = [f"Résumé de l'entretien — dossier {case}"]
-    if urgent:
-        lines.append("🔴 URGENT : la personne a dit être en danger immédiat (numéros d'urgence donnés).")
-    if quick_exit:
-        lines.append("⚠ La personne a utilisé la sortie rapide : n'écrivez pas en premier.")
-    lines.append(language_line(catalogs, language))
-    lines.append(f"Interprète : {'nécessaire' if interpreter else 'non demandé'}")
-    lines.append(f"Remis à une personne : {REASONS.get(reason, reason)}, le {at:%d/%m/%Y à %H:%M} UTC")
-    saved = _saved_steps(dialog)
-    order = [k for k in FIRST if k in answers] + [k for k in saved if k in answers and k not in FIRST]
-    order += [k for k in answers if k not in order and k != "language"]
-    for key in order:
-        if key == "language":
-            continue
-        value = answers[key]
-        title = FIELDS.get(key, key)
-        kind, labels = saved.get(key, (None, {}))
-        if value is None:
-            lines.append(f"{title} : {SKIPPED}")
-        elif key == "needs" and isinstance(value, tuple):
-            lines.append(f"{title} : {', '.join(SERVICES.get(v, v) for v in value) or SKIPPED}")
-        elif isinstance(value, tuple):
-            shown = [_label(catalogs, staff_language, labels, v) for v in value]
-            lines.append(f"{title} : {', '.join(shown) or SKIPPED}")
-        elif kind == StepKind.FREE_TEXT:
-            lines.append(f"{title} :")
-            lines.extend(_free_text(str(value), translations.get(key), language, staff_language))
-        else:
-            lines.append(f"{title} : {_label(catalogs, staff_language, labels, str(value))}")
-    return "\n".join(lines)
-
-
 def victim_words(text: str, translation: str | None, language: str | None, staff_language: str) -> list[str]:
     """A victim's words for staff: the translation marked as such, the original beneath."""
     return _free_text(text, translation, language, staff_language)
@@ -163,21 +92,6 @@ def _free_text(text: str, translation: str | None, language: str | None, staff_l
     if translation is None:
         return [f"  {NO_MT}", f"  original ({language}) : {original}"]
     return [f"  {for_staff(translation)} {MT_MARK}", f"  original ({language}) : {original}"]
-
-
-def _saved_steps(dialog: Dialog) -> dict[str, tuple[StepKind, dict[str, str]]]:
-    saved: dict[str, tuple[StepKind, dict[str, str]]] = {}
-    for step in dialog.steps.values():
-        if step.save and step.save not in saved:
-            saved[step.save] = (step.kind, {o.value: o.label for o in step.options})
-    return saved
-
-
-def _label(catalogs: Catalogs, language: str, labels: Mapping[str, str], value: str) -> str:
-    if value in ("yes", "no") and value not in labels:
-        return "oui" if value == "yes" else "non"
-    key = labels.get(value)
-    return catalogs.render(language, Msg(key)) if key else value
 
 
 # --- the case's life: the staff group, claiming, inviting, transferring, closing -------------

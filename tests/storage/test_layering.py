@@ -36,3 +36,14 @@ def test_the_error_tree_has_one_root_shared_by_both_layers() -> None:
     assert bot.errors.AccueilError is storage.errors.AccueilError
     assert issubclass(bot.errors.DialogCheck, storage.errors.AccueilError)
     assert issubclass(bot.errors.DeliveryError, storage.errors.AccueilError)
+
+
+def test_no_module_of_bot_or_storage_is_over_400_lines() -> None:
+    modules = [
+        p
+        for folder in ("bot", "storage")
+        for p in (PROJECT_ROOT / folder).rglob("*.py")
+        if "migrations" not in p.parts
+    ]
+    long = {str(p.relative_to(PROJECT_ROOT)): n for p in modules if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
