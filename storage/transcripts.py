@@ -36,9 +36,21 @@ async def recipient(session: AsyncSession, key_id: str) -> RecipientKey | None:
     return await session.get(RecipientKey, key_id)
 
 
-async def add_recipient(session: AsyncSession, key_id: str, label: str, public_key: bytes, now: datetime) -> None:
-    session.add(RecipientKey(key_id=key_id, label=label, public_key=public_key, created_at=now))
+async def add_recipient(
+    session: AsyncSession, key_id: str, label: str, public_key: bytes, now: datetime, certificate: str | None = None
+) -> None:
+    session.add(
+        RecipientKey(key_id=key_id, label=label, public_key=public_key, created_at=now, certificate=certificate)
+    )
     await session.flush()
+
+
+async def certify_recipient(session: AsyncSession, key_id: str, certificate: str) -> bool:
+    """Store the association's certificate of a registered key; False if the key is not registered."""
+    result = await session.execute(
+        update(RecipientKey).where(RecipientKey.key_id == key_id).values(certificate=certificate)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def revoke_recipient(session: AsyncSession, key_id: str, now: datetime) -> int:
