@@ -65,6 +65,16 @@ async def transcript(session: AsyncSession, conversation_id: int) -> Transcript 
     return await session.get(Transcript, conversation_id)
 
 
+async def unsealed_heads(session: AsyncSession) -> Sequence[tuple[Transcript, str]]:
+    """Transcripts whose head carries no MAC (written before heads had one), with their case id."""
+    result = await session.execute(
+        select(Transcript, Conversation.public_id)
+        .join(Conversation, Conversation.id == Transcript.conversation_id)
+        .where(Transcript.head_mac.is_(None))
+    )
+    return [(state, public_id) for state, public_id in result.all()]
+
+
 async def wrapped_keys(session: AsyncSession, conversation_id: int) -> dict[str, bytes]:
     result = await session.execute(
         select(TranscriptKey.key_id, TranscriptKey.wrapped).where(TranscriptKey.conversation_id == conversation_id)

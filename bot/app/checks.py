@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 
 from bot.app.settings import Settings
 from bot.errors import ConfigError
-from bot.transcript import certificates, keyfiles
+from bot.transcript import certificates, heads, keyfiles
 from storage import db
 from storage import transcripts as repo
+from storage.crypto import load_server_key
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +77,18 @@ async def report_certificates(settings: Settings) -> None:
         )
         return
     certificates.accepted(active, settings.association_key)
+
+
+async def seal_old_heads(settings: Settings) -> None:
+    """Heads written before they carried a MAC get one, once (`heads.seal_old_heads`)."""
+    secret = settings.server_key.reveal() if settings.server_key else None
+    keys = load_server_key(settings.data_dir, secret, create=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            count = await heads.seal_old_heads(session, keys, settings.data_dir)
+    finally:
+        await engine.dispose()
+    if count:
+        log.info("%d transcript head(s) written before heads had a MAC now carry one", count)

@@ -17,11 +17,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import transcripts as repo
 from storage.crypto import ServerKey
 from storage.digests import GENESIS
 from storage.models import Transcript
 
 SUFFIX = ".heads"
+#: In the data directory, once every head written before heads had a MAC has one: from then on a
+#: head without a MAC is never sealed again (a database writer could otherwise clear one to have it
+#: sealed as they left it).
+SEALED_MARKER = "heads-sealed"
 
 
 def head_bytes(case: str, next_seq: int, last_digest: bytes) -> bytes:
@@ -42,6 +49,19 @@ def server_problem(keys: ServerKey, case: str, state: Transcript) -> str | None:
         f"case {case}: the transcript's head ({state.next_seq} entries) does not carry the server's MAC: "
         "it was set back in the database, and entries after the last one shown may have been removed"
     )
+
+
+async def seal_old_heads(session: AsyncSession, keys: ServerKey, data_dir: Path) -> int:
+    """Once per data directory: put a MAC on every head that has none; returns how many."""
+    marker = data_dir / SEALED_MARKER
+    if marker.exists():
+        return 0
+    found = await repo.unsealed_heads(session)
+    for state, case in found:
+        seal(keys, case, state)
+    await session.commit()
+    marker.write_text("every transcript head written before heads had a MAC now has one\n", encoding="utf-8")
+    return len(found)
 
 
 def memory_of(key_file: Path) -> Path:

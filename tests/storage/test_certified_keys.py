@@ -214,3 +214,34 @@ async def test_no_key_is_wrapped_to_after_its_certificate_row_is_cleared(session
     async with sessions() as session:
         wrapped = (await session.execute(select(TranscriptEpochKey.key_id))).scalars().all()
     assert list(wrapped) == [marie.key_id]
+
+
+async def test_heads_from_before_the_mac_are_sealed_once_and_a_cleared_mac_is_never_sealed_again(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    marie = RecipientPrivateKey.generate()
+    await _register(sessions, marie, _certified(marie))
+    conversation = await _case(sessions)
+    await _append(sessions, conversation, "one", "two")
+
+    async def clear_mac() -> None:
+        async with sessions.begin() as session:
+            state = await repo.transcript(session, conversation.id)
+            assert state is not None
+            state.head_mac = None
+
+    async def problem() -> str | None:
+        async with sessions() as session:
+            state = await repo.transcript(session, conversation.id)
+            assert state is not None
+            return heads.server_problem(SERVER, conversation.public_id, state)
+
+    await clear_mac()  # as a transcript written before heads had a MAC
+    assert await problem() is not None
+    async with sessions() as session:
+        assert await heads.seal_old_heads(session, SERVER, tmp_path) == 1
+    assert await problem() is None
+    await clear_mac()  # a database writer clears it, hoping the next start seals the head they left
+    async with sessions() as session:
+        assert await heads.seal_old_heads(session, SERVER, tmp_path) == 0
+    assert await problem() is not None

@@ -79,9 +79,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         await checks.report_certificates(settings)
+        await checks.seal_old_heads(settings)
         return await shell(settings, None)
     await checks.refuse_development_key(settings, allowed=args.allow_development_key)
     await checks.report_certificates(settings)
+    await checks.seal_old_heads(settings)
     return await run_telegram(settings)
 
 
