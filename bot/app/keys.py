@@ -71,12 +71,20 @@ async def keys_init(
     public_path = out.with_name(out.name + ".pub")
     keyfiles.write_public(public_path, key.public, label, certificate)
     await _register(sessions, key.public, label, now, certificate)
+    async with sessions() as session:
+        pinned = certificates.pinned_of(session)
     certified = "certified, " if certificate else ""
-    return (
+    made = (
         f"key {key.key_id} ({label}) created\n"
         f"  private key: {out} (encrypted with your passphrase; keep it off the server)\n"
         f"  public key:  {public_path} ({certified}registered; new transcripts are readable with this key)"
     )
+    if pinned is not None and certificate is None:
+        made += (
+            f"\n  not certified: nothing is wrapped to it until `accueil keys certify {public_path} "
+            "--association-key ASSOCIATION.key` is run where the association key is kept"
+        )
+    return made
 
 
 async def keys_add(
