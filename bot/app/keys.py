@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import ConfigError
-from bot.transcript import certificates, keyfiles
+from bot.transcript import certificates, keyfiles, revocations
 from bot.transcript.epochs import rekey_all
 from bot.transcript.writer import rewrap
 from storage import transcripts as repo
@@ -131,12 +131,14 @@ async def keys_list(sessions: Sessions) -> str:
     async with sessions() as session:
         keys = await repo.all_recipients(session)
         pinned = certificates.pinned_of(session)
+        gone = revocations.revoked(session)
     if not keys:
         return "no recipient key is registered: run `accueil keys init --out FILE`"
     lines = [f"{'key id':<16}  {'status':<8}  {'created':<16}  {'label':<20}  certified by"]
     for key in keys:
         verdict = certificates.check(key.certificate, key.public_key, pinned)
-        status = "revoked" if key.revoked_at else ("active" if verdict.ok or pinned is None else "REFUSED")
+        status = "revoked" if key.revoked_at or key.key_id in gone else "active"
+        status = "REFUSED" if status == "active" and pinned is not None and not verdict.ok else status
         by = verdict.by if verdict.ok else f"- ({verdict.why})"
         lines.append(f"{key.key_id:<16}  {status:<8}  {key.created_at:%Y-%m-%d %H:%M}  {key.label:<20}  {by}")
     if pinned is None:
@@ -154,6 +156,7 @@ async def keys_revoke(sessions: Sessions, key_id: str, now: datetime) -> str:
         others = [k for k in await repo.active_recipients(session) if k.key_id != key_id]
         if not others:
             raise ConfigError(f"{key_id} is the last active key: add another first, or no one could read new cases")
+        revocations.record(session, key_id)  # outside the database too: clearing the row revives nothing
         destroyed = await repo.revoke_recipient(session, key_id, now)
         rekeyed = await rekey_all(session, now)
     return (

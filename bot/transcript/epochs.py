@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import ConfigError, TranscriptUnreadable
-from bot.transcript import certificates
+from bot.transcript import certificates, revocations
 from storage import crypto
 from storage import transcripts as repo
 from storage.crypto import RecipientPublicKey, ShredKey
@@ -27,7 +27,8 @@ from storage.models import Conversation, TranscriptEpoch
 
 async def recipients(session: AsyncSession) -> list[RecipientPublicKey]:
     """The active recipient keys the association certified (`certificates`); none is a configuration error."""
-    rows = await repo.active_recipients(session)
+    gone = revocations.revoked(session)
+    rows = [row for row in await repo.active_recipients(session) if row.key_id not in gone]
     if not rows:
         raise ConfigError("no recipient key is registered: run `accueil keys init --out FILE`")
     found = certificates.accepted(rows, certificates.pinned_of(session))

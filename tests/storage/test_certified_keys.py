@@ -245,3 +245,21 @@ async def test_heads_from_before_the_mac_are_sealed_once_and_a_cleared_mac_is_ne
     async with sessions() as session:
         assert await heads.seal_old_heads(session, SERVER, tmp_path) == 0
     assert await problem() is not None
+
+
+async def test_a_revoked_key_stays_revoked_when_its_row_is_cleared(sessions: Sessions, tmp_path: Path) -> None:
+    marie, paul = RecipientPrivateKey.generate(), RecipientPrivateKey.generate()
+    await _register(sessions, marie, _certified(marie))
+    await _register(sessions, paul, _certified(paul))
+    await keys.keys_revoke(sessions, paul.key_id, utcnow())
+    listed = tmp_path / "data" / "revoked-keys"
+    assert listed.read_text().split() == [paul.key_id] and stat.S_IMODE(listed.stat().st_mode) == 0o600
+    async with sessions.begin() as session:  # a database writer "un-revokes" the key
+        row = await repo.recipient(session, paul.key_id)
+        assert row is not None
+        row.revoked_at = None
+    conversation = await _case(sessions)
+    await _append(sessions, conversation, "words")
+    assert await _wrapped_to(sessions, conversation) == {(1, marie.key_id)}
+    listing = await keys.keys_list(sessions)
+    assert any(line.startswith(paul.key_id) and "revoked" in line for line in listing.splitlines())
