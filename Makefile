@@ -20,22 +20,33 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 ## The bot (with no ACCUEIL_TELEGRAM_TOKEN, the intake opens in this terminal).
+## The development association key is pinned here, for `make run` only.
 run: $(STAMP) dev-key
-	$(VENV)/bin/accueil run
+	ACCUEIL_ASSOCIATION_KEY="$$(cat $(DEV_KEYS)/association.fingerprint)" $(VENV)/bin/accueil run
 
-## Development only: a recipient key under ./dev-keys/ (outside the data directory),
-## its passphrase stored beside it, so transcripts can be read while trying things out.
+## Development only: under ./dev-keys/ (outside the data directory), an association key and a
+## recipient key it certifies, their passphrase stored beside them, so transcripts can be read
+## while trying things out. `make run` pins that association key; nothing else does.
 dev-key: $(STAMP)
-	@if [ ! -f $(DEV_KEYS)/dev.key ]; then \
-		mkdir -p $(DEV_KEYS) && chmod 700 $(DEV_KEYS) && \
+	@mkdir -p $(DEV_KEYS) && chmod 700 $(DEV_KEYS)
+	@if [ ! -f $(DEV_KEYS)/passphrase ]; then \
 		$(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > $(DEV_KEYS)/passphrase && \
-		chmod 600 $(DEV_KEYS)/passphrase && \
+		chmod 600 $(DEV_KEYS)/passphrase; \
+	fi
+	@if [ ! -f $(DEV_KEYS)/association.key ]; then \
+		ACCUEIL_KEY_PASSPHRASE="$$(cat $(DEV_KEYS)/passphrase)" $(VENV)/bin/accueil keys init --association \
+			--out $(DEV_KEYS)/association.key --label "DEVELOPMENT ONLY" | tail -n 1 | cut -d= -f2 \
+			> $(DEV_KEYS)/association.fingerprint && \
+		echo "*** DEVELOPMENT ONLY: an association key was made in $(DEV_KEYS)/; make run pins it."; \
+	fi
+	@if [ ! -f $(DEV_KEYS)/dev.key ]; then \
 		ACCUEIL_KEY_PASSPHRASE="$$(cat $(DEV_KEYS)/passphrase)" $(VENV)/bin/accueil keys init \
-			--out $(DEV_KEYS)/dev.key --label "DEVELOPMENT ONLY" && \
+			--out $(DEV_KEYS)/dev.key --label "DEVELOPMENT ONLY" --association-key $(DEV_KEYS)/association.key && \
 		echo "*** DEVELOPMENT ONLY: a recipient key was made in $(DEV_KEYS)/ with its passphrase beside it." && \
-		echo "*** Anyone with that folder reads every transcript. For real use: accueil keys init on a" && \
-		echo "*** caseworker's machine, accueil keys add FILE.pub here, then accueil keys revoke the dev key."; \
+		echo "*** Anyone with that folder reads every transcript. For real use: README, Going live: keys."; \
 	else \
+		ACCUEIL_KEY_PASSPHRASE="$$(cat $(DEV_KEYS)/passphrase)" $(VENV)/bin/accueil keys certify \
+			$(DEV_KEYS)/dev.key.pub --association-key $(DEV_KEYS)/association.key >/dev/null && \
 		$(VENV)/bin/accueil keys add $(DEV_KEYS)/dev.key.pub --label "DEVELOPMENT ONLY" >/dev/null; \
 	fi
 

@@ -1,17 +1,10 @@
-"""Sealing under the server key: the one module that imports `cryptography.hazmat`.
+"""Sealing, signing and key files: the one module that imports `cryptography.hazmat`.
 
-The server key (32 random bytes, in ``DATA_DIR/server.key`` with mode 0600, or
-``ACCUEIL_SERVER_KEY``) never leaves this module in clear. Two subkeys are
-derived from it with HKDF-SHA256:
-
-- a sealing key: AES-256-GCM over the working state of an intake, the chat
-  address replies go to, and queued outgoing messages; the associated data
-  names what the blob is and which conversation it belongs to, so a blob moved
-  to another row or purpose does not open;
-- a pseudonym key: HMAC-SHA256 over channel user ids, so a conversation can be
-  found again without the database holding a Telegram id in clear.
-
-Every failure to open is one `SealError`, whatever the cause.
+The server key (32 random bytes, in ``DATA_DIR/server.key`` with mode 0600, or ``ACCUEIL_SERVER_KEY``)
+never leaves this module in clear. Subkeys are derived from it with HKDF-SHA256: a sealing key
+(AES-256-GCM over an intake's working state, the chat address, queued messages; the associated data
+names the blob's purpose and conversation), a pseudonym key (HMAC-SHA256 over channel user ids) and a
+head key (HMAC-SHA256 over each transcript's head). Every failure to open is one `SealError`.
 """
 
 from __future__ import annotations
@@ -25,13 +18,21 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from storage.digests import GENESIS as GENESIS  # noqa: PLC0414 (re-exported)
+from storage.digests import b64 as _b64
+from storage.digests import case_entry_digest as case_entry_digest  # noqa: PLC0414 (re-exported)
+from storage.digests import case_entry_info as _case_entry_info
+from storage.digests import entry_aad as _entry_aad
+from storage.digests import entry_digest as entry_digest  # noqa: PLC0414 (re-exported)
+from storage.digests import key_id_of as key_id_of  # noqa: PLC0414 (re-exported)
+from storage.digests import unb64 as _unb64
 from storage.errors import ConfigError, SealError, TranscriptUnreadable
 from storage.files import private_directory
 from storage.keyfile_bounds import scrypt_cost
@@ -48,13 +49,18 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
 class ServerKey:
     """Seals and opens server-side data; makes keyed pseudonyms."""
 
-    __slots__ = ("_pseudonym", "_seal")
+    __slots__ = ("_head", "_pseudonym", "_seal")
 
     def __init__(self, master: bytes) -> None:
         if len(master) != 32:
             raise ConfigError("the server key must be 32 bytes (base64 of 32 random bytes)")
         self._seal = AESGCM(_derive(master, b"seal/v1"))
         self._pseudonym = _derive(master, b"pseudonym/v1")
+        self._head = _derive(master, b"transcript/head/v1")
+
+    def head_mac(self, head: bytes) -> bytes:
+        """HMAC-SHA256 over a transcript's head: the database alone cannot make one."""
+        return hmac.new(self._head, head, hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return "ServerKey(***)"
@@ -109,17 +115,12 @@ def load_server_key(data_dir: Path, env_value: str | None, *, create: bool) -> S
         raise ConfigError(f"{path} does not hold a server key (base64 of 32 bytes)") from exc
 
 
-# --- transcripts, v1: a chain key (still read; no longer written) ---------------
-#
-# K0 (random) is wrapped with HPKE (RFC 9180; ML-KEM-768 + X25519, HKDF-SHA256,
-# AES-256-GCM) to each recipient; entry n is sealed under a key derived from Kn,
-# K(n+1) from Kn. The server kept the newest Kn under the server key: v2 replaced
-# it. Every failure is `TranscriptUnreadable`.
+# --- transcripts, v1 (still read, no longer written): a chain key K0 wrapped with HPKE (ML-KEM-768 +
+# X25519, HKDF-SHA256, AES-256-GCM) to each recipient; entry n sealed under a key from Kn; K(n+1) from Kn.
 
 _SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _MLKEM_PUBLIC = 1184
 _KEY_FORMAT = "accueil-recipient-key/v1"
-GENESIS = b"\x00" * 32
 #: scrypt cost for private key files: 2^17 x 8 x 128 bytes = 128 MiB of memory.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 
@@ -176,47 +177,78 @@ class RecipientPrivateKey:
 
     def to_file_bytes(self, passphrase: str, *, n: int = SCRYPT_N) -> bytes:
         """The private key encrypted under `passphrase` (scrypt, then AES-256-GCM)."""
-        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-        key = Scrypt(salt=salt, length=32, n=n, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase.encode())
-        sealed = AESGCM(key).encrypt(nonce, self._secret, f"{_KEY_FORMAT}|{self.key_id}".encode())
-        doc = {
-            "format": _KEY_FORMAT,
-            "key_id": self.key_id,
-            "kdf": {"name": "scrypt", "n": n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
-            "nonce": _b64(nonce),
-            "sealed": _b64(sealed),
-        }
-        return (json.dumps(doc, indent=2) + "\n").encode()
+        return _key_file(_KEY_FORMAT, self.key_id, self._secret, passphrase, n)
 
     @classmethod
     def from_file_bytes(cls, data: bytes, passphrase: str) -> RecipientPrivateKey:
-        try:
-            doc = json.loads(data)
-            if not isinstance(doc, dict) or doc.get("format") != _KEY_FORMAT:
-                raise ValueError("not a recipient key file")
-            n, r, p = scrypt_cost(doc["kdf"])
-            key = Scrypt(salt=_unb64(doc["kdf"]["salt"]), length=32, n=n, r=r, p=p).derive(passphrase.encode())
-            secret = AESGCM(key).decrypt(
-                _unb64(doc["nonce"]), _unb64(doc["sealed"]), f"{_KEY_FORMAT}|{doc['key_id']}".encode()
-            )
-        except InvalidTag as exc:
-            raise _unreadable("wrong passphrase for this key file") from exc
-        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
-            raise _unreadable("this file is not an Accueil recipient key") from exc
-        return cls(secret)
+        return cls(_open_key_file(data, _KEY_FORMAT, passphrase, "recipient"))
 
 
-def key_id_of(public_raw: bytes) -> str:
-    """A short, stable id for a public key (16 hex digits of its SHA-256)."""
-    return hashlib.sha256(b"accueil/key-id/v1|" + public_raw).hexdigest()[:16]
+def _key_file(fmt: str, key_id: str, secret: bytes, passphrase: str, n: int) -> bytes:
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    key = Scrypt(salt=salt, length=32, n=n, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase.encode())
+    sealed = AESGCM(key).encrypt(nonce, secret, f"{fmt}|{key_id}".encode())
+    doc = {
+        "format": fmt,
+        "key_id": key_id,
+        "kdf": {"name": "scrypt", "n": n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
+        "nonce": _b64(nonce),
+        "sealed": _b64(sealed),
+    }
+    return (json.dumps(doc, indent=2) + "\n").encode()
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+def _open_key_file(data: bytes, fmt: str, passphrase: str, kind: str) -> bytes:
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("format") != fmt:
+            raise ValueError(f"not an {kind} key file")
+        n, r, p = scrypt_cost(doc["kdf"])
+        key = Scrypt(salt=_unb64(doc["kdf"]["salt"]), length=32, n=n, r=r, p=p).derive(passphrase.encode())
+        return AESGCM(key).decrypt(_unb64(doc["nonce"]), _unb64(doc["sealed"]), f"{fmt}|{doc['key_id']}".encode())
+    except InvalidTag as exc:
+        raise _unreadable("wrong passphrase for this key file") from exc
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
+        raise _unreadable(f"this file is not an Accueil {kind} key") from exc
 
 
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
+class AssociationKey:
+    """The association's signing key (Ed25519): it certifies recipient keys and is kept offline."""
+
+    __slots__ = ("_key", "_seed", "public")
+    FORMAT = "accueil-association-key/v1"
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != 32:
+            raise _unreadable("this is not an association key")
+        self._seed, self._key = seed, ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+        self.public = self._key.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls) -> AssociationKey:
+        return cls(secrets.token_bytes(32))
+
+    def __repr__(self) -> str:
+        return "AssociationKey(***)"
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def to_file_bytes(self, passphrase: str, key_id: str, *, n: int = SCRYPT_N) -> bytes:
+        return _key_file(self.FORMAT, key_id, self._seed, passphrase, n)
+
+    @classmethod
+    def from_file_bytes(cls, data: bytes, passphrase: str) -> AssociationKey:
+        return cls(_open_key_file(data, cls.FORMAT, passphrase, "association"))
+
+
+def signature_valid(public: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether `signature` is the Ed25519 signature of `message` by `public` (never raises)."""
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _info(key_id: str, conversation: str) -> bytes:
@@ -248,15 +280,6 @@ def next_chain_key(chain_key: bytes) -> bytes:
     return _derive(chain_key, b"transcript/chain/v1")
 
 
-def _entry_aad(conversation: str, seq: int, previous: bytes) -> bytes:
-    return f"accueil/entry/v1|{conversation}|{seq}|".encode() + previous
-
-
-def entry_digest(conversation: str, seq: int, previous: bytes, blob: bytes) -> bytes:
-    """What the next entry binds to: this entry's place and ciphertext."""
-    return hashlib.sha256(_entry_aad(conversation, seq, previous) + blob).digest()
-
-
 def seal_entry(
     chain_key: bytes, conversation: str, seq: int, previous: bytes, plaintext: bytes, *, nonce: bytes | None = None
 ) -> bytes:
@@ -280,13 +303,9 @@ def open_entry(chain_key: bytes, conversation: str, seq: int, previous: bytes, b
         raise _unreadable(f"entry {seq} has been altered, moved or removed") from exc
 
 
-# --- transcripts, v2: per-case key pairs, per epoch -----------------------------
-#
-# At a case's opening and at every revocation, a fresh key pair: the public half
-# is stored; the private half is wrapped with HPKE to each active recipient, sealed
-# again under the case's *shred key* (in the key store, outside the database), and
-# forgotten. Entries are sealed with HPKE to the public half, `info` binding case,
-# epoch, sequence number and previous digest. The bot holds nothing that opens one.
+# --- transcripts, v2: at a case's opening and at every revocation, a fresh key pair; the public half is
+# stored, the private half wrapped with HPKE to each certified recipient, sealed again under the case's
+# shred key (in the key store, outside the database), and forgotten. Entries are sealed to the public half.
 
 _V2 = b"\x02"
 
@@ -359,10 +378,6 @@ def unwrap_case_key(
     return case_key
 
 
-def _case_entry_info(case: str, epoch: int, seq: int, previous: bytes) -> bytes:
-    return f"accueil/entry/v2|{case}|{epoch}|{seq}|".encode() + previous
-
-
 def seal_case_entry(
     public: RecipientPublicKey, case: str, epoch: int, seq: int, previous: bytes, plaintext: bytes
 ) -> bytes:
@@ -377,8 +392,3 @@ def open_case_entry(key: RecipientPrivateKey, case: str, epoch: int, seq: int, p
         return _SUITE.decrypt(blob[1:], key._key, info=_case_entry_info(case, epoch, seq, previous))
     except (InvalidTag, ValueError) as exc:
         raise _unreadable(f"entry {seq} has been altered, moved or removed") from exc
-
-
-def case_entry_digest(case: str, epoch: int, seq: int, previous: bytes, blob: bytes) -> bytes:
-    """What the next entry binds to: this entry's case, epoch, place and ciphertext."""
-    return hashlib.sha256(_case_entry_info(case, epoch, seq, previous) + blob).digest()

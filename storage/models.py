@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -145,6 +145,8 @@ class RecipientKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The association's signature over this key (JSON, `bot.transcript.certificates`); None: not certified.
+    certificate: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Transcript(Base):
@@ -161,6 +163,8 @@ class Transcript(Base):
     chain_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     next_seq: Mapped[int] = mapped_column(Integer)
     last_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    #: HMAC under the server key over (case, next_seq, last_digest): a head set back in the database shows.
+    head_mac: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class TranscriptKey(Base):

@@ -36,9 +36,21 @@ async def recipient(session: AsyncSession, key_id: str) -> RecipientKey | None:
     return await session.get(RecipientKey, key_id)
 
 
-async def add_recipient(session: AsyncSession, key_id: str, label: str, public_key: bytes, now: datetime) -> None:
-    session.add(RecipientKey(key_id=key_id, label=label, public_key=public_key, created_at=now))
+async def add_recipient(
+    session: AsyncSession, key_id: str, label: str, public_key: bytes, now: datetime, certificate: str | None = None
+) -> None:
+    session.add(
+        RecipientKey(key_id=key_id, label=label, public_key=public_key, created_at=now, certificate=certificate)
+    )
     await session.flush()
+
+
+async def certify_recipient(session: AsyncSession, key_id: str, certificate: str) -> bool:
+    """Store the association's certificate of a registered key; False if the key is not registered."""
+    result = await session.execute(
+        update(RecipientKey).where(RecipientKey.key_id == key_id).values(certificate=certificate)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def revoke_recipient(session: AsyncSession, key_id: str, now: datetime) -> int:
@@ -51,6 +63,16 @@ async def revoke_recipient(session: AsyncSession, key_id: str, now: datetime) ->
 
 async def transcript(session: AsyncSession, conversation_id: int) -> Transcript | None:
     return await session.get(Transcript, conversation_id)
+
+
+async def unsealed_heads(session: AsyncSession) -> Sequence[tuple[Transcript, str]]:
+    """Transcripts whose head carries no MAC (written before heads had one), with their case id."""
+    result = await session.execute(
+        select(Transcript, Conversation.public_id)
+        .join(Conversation, Conversation.id == Transcript.conversation_id)
+        .where(Transcript.head_mac.is_(None))
+    )
+    return [(state, public_id) for state, public_id in result.all()]
 
 
 async def wrapped_keys(session: AsyncSession, conversation_id: int) -> dict[str, bytes]:

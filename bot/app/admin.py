@@ -1,5 +1,5 @@
-"""The operator's and caseworkers' commands: keys, cases, transcripts, purge, blocks, parked updates,
-messages set aside.
+"""The operator's and caseworkers' commands: cases, transcripts, purge, blocks, parked updates,
+messages set aside (the keys commands are in `bot.app.keys`).
 
 Each function works on a database engine it is given and returns what to print;
 errors are `AccueilError`s with one actionable line.
@@ -14,95 +14,26 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app.keys import keys_revoke as keys_revoke  # noqa: PLC0414 (re-exported)
 from bot.conversation.parking import Parking
 from bot.conversation.service import ConversationService
 from bot.errors import ConfigError, describe
 from bot.handoff import Handoff
 from bot.handoff.operator import is_open
 from bot.outbox import set_aside
-from bot.transcript import keyfiles
-from bot.transcript.epochs import rekey_all
-from bot.transcript.writer import Entry, TranscriptWriter, find_case, read_transcript, rewrap
+from bot.transcript import heads, keyfiles
+from bot.transcript.writer import Entry, TranscriptWriter, find_case, read_transcript
 from storage import db
 from storage import repo as repo_conversations
 from storage import safety as safety_store
 from storage import transcripts as repo
-from storage.crypto import RecipientPrivateKey, RecipientPublicKey, ServerKey
+from storage.crypto import ServerKey
 from storage.keystore import keystore_of
 from storage.models import Conversation, Staff
 
 Sessions = async_sessionmaker[AsyncSession]
 #: What the transcript of an intake abandoned for ACCUEIL_INTAKE_EXPIRY_HOURS records.
 ABANDONED = "intake abandoned"
-
-
-async def keys_init(sessions: Sessions, out: Path, label: str, data_dir: Path, now: datetime) -> str:
-    if out.resolve().is_relative_to(data_dir.resolve()):
-        raise ConfigError(f"{out} is inside the data directory {data_dir}; keep private keys away from the bot")
-    secret = keyfiles.passphrase(confirm=True)
-    key = RecipientPrivateKey.generate()
-    keyfiles.write_private(out, key, secret)
-    public_path = out.with_name(out.name + ".pub")
-    keyfiles.write_public(public_path, key.public, label)
-    await _register(sessions, key.public, label, now)
-    return (
-        f"key {key.key_id} ({label}) created\n"
-        f"  private key: {out} (encrypted with your passphrase; keep it off the server)\n"
-        f"  public key:  {public_path} (registered; new transcripts are readable with this key)"
-    )
-
-
-async def keys_add(sessions: Sessions, public_file: Path, label: str | None, now: datetime) -> str:
-    public, file_label = keyfiles.read_public(public_file)
-    async with sessions() as session:
-        existing = await repo.recipient(session, public.key_id)
-    if existing is not None:
-        state = "revoked" if existing.revoked_at else "active"
-        return f"key {public.key_id} is already registered ({state})"
-    await _register(sessions, public, label or file_label or public_file.stem, now)
-    return f"key {public.key_id} registered; run `accueil keys rewrap --key FILE` with a current key for past cases"
-
-
-async def _register(sessions: Sessions, public: RecipientPublicKey, label: str, now: datetime) -> None:
-    async with sessions.begin() as session:
-        await repo.add_recipient(session, public.key_id, label, public.raw, now)
-
-
-async def keys_list(sessions: Sessions) -> str:
-    async with sessions() as session:
-        keys = await repo.all_recipients(session)
-    if not keys:
-        return "no recipient key is registered: run `accueil keys init --out FILE`"
-    lines = [f"{'key id':<16}  {'status':<8}  {'created':<16}  label"]
-    for key in keys:
-        status = "revoked" if key.revoked_at else "active"
-        lines.append(f"{key.key_id:<16}  {status:<8}  {key.created_at:%Y-%m-%d %H:%M}  {key.label}")
-    return "\n".join(lines)
-
-
-async def keys_revoke(sessions: Sessions, key_id: str, now: datetime) -> str:
-    async with sessions.begin() as session:
-        key = await repo.recipient(session, key_id)
-        if key is None:
-            raise ConfigError(f"no key {key_id}; `accueil keys list` shows them")
-        if key.revoked_at is not None:
-            return f"key {key_id} was already revoked"
-        others = [k for k in await repo.active_recipients(session) if k.key_id != key_id]
-        if not others:
-            raise ConfigError(f"{key_id} is the last active key: add another first, or no one could read new cases")
-        destroyed = await repo.revoke_recipient(session, key_id, now)
-        rekeyed = await rekey_all(session, now)
-    return (
-        f"key {key_id} revoked; {destroyed} wrapped transcript key(s) destroyed; "
-        f"{rekeyed} case(s) re-keyed: what is written from now on is not readable with it"
-    )
-
-
-async def keys_rewrap(sessions: Sessions, key_file: Path) -> str:
-    key = keyfiles.read_private(key_file)
-    async with sessions.begin() as session:
-        added = await rewrap(session, key)
-    return f"{added} transcript key(s) wrapped to the other active keys"
 
 
 async def cases_list(sessions: Sessions) -> str:
@@ -124,6 +55,24 @@ async def transcript_entries(sessions: Sessions, case: str, key_file: Path) -> l
     key = keyfiles.read_private(key_file)
     async with sessions() as session:
         return await read_transcript(session, case, key)
+
+
+async def transcript_checked(
+    sessions: Sessions, case: str, key_file: Path, keys: ServerKey | None
+) -> tuple[list[Entry], list[str]]:
+    """The entries, and one line per problem with where the transcript ends: its head's MAC under the
+    server key (when `keys` is given), and the newest head this key file saw of the case (KEYFILE.heads)."""
+    key = keyfiles.read_private(key_file)
+    chain: list[bytes] = []
+    async with sessions() as session:
+        entries = await read_transcript(session, case, key, chain)
+        conversation = await find_case(session, case)
+        state = await repo.transcript(session, conversation.id)
+    problems = []
+    if keys is not None and state is not None:
+        problems.append(heads.server_problem(keys, conversation.public_id, state))
+    problems.append(heads.reader_problem(key_file, conversation.public_id, chain))
+    return entries, [line for line in problems if line is not None]
 
 
 def render_text(case: str, entries: list[Entry]) -> str:

@@ -7,19 +7,25 @@
   registers (label "DEVELOPMENT ONLY", its passphrase stored beside it): real people's words
   would be readable by whoever has that folder. `--allow-development-key` overrides it for a
   trial against a test bot.
+- Recipient keys the association did not certify are named, one log line each, and nothing is
+  wrapped to them; with no association key pinned (ACCUEIL_ASSOCIATION_KEY), one warning says so.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bot.app.settings import Settings
 from bot.errors import ConfigError
-from bot.transcript import keyfiles
+from bot.transcript import certificates, heads, keyfiles
 from storage import db
 from storage import transcripts as repo
+from storage.crypto import load_server_key
+
+log = logging.getLogger(__name__)
 
 #: The label `make run` gives the key whose passphrase it writes beside it.
 DEVELOPMENT_LABEL = "DEVELOPMENT ONLY"
@@ -52,3 +58,37 @@ async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
                 "beside it: register a caseworker's key (`accueil keys add FILE.pub`), then "
                 f"`accueil keys revoke {key.key_id}`; or, for a test bot only, run with --allow-development-key"
             )
+
+
+async def report_certificates(settings: Settings) -> None:
+    """At start: one log line per active key without a valid certificate, or one if nothing is pinned."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            active = await repo.active_recipients(session)
+    finally:
+        await engine.dispose()
+    if settings.association_key is None:
+        log.warning(
+            "no association key is pinned (%s): transcripts are wrapped to every registered key, certified or "
+            "not; run `accueil keys init --association --out FILE` on an offline machine and pin what it prints",
+            certificates.SETTING,
+        )
+        return
+    certificates.accepted(active, settings.association_key)
+
+
+async def seal_old_heads(settings: Settings) -> None:
+    """Heads written before they carried a MAC get one, once (`heads.seal_old_heads`)."""
+    secret = settings.server_key.reveal() if settings.server_key else None
+    keys = load_server_key(settings.data_dir, secret, create=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            count = await heads.seal_old_heads(session, keys, settings.data_dir)
+    finally:
+        await engine.dispose()
+    if count:
+        log.info("%d transcript head(s) written before heads had a MAC now carry one", count)

@@ -23,6 +23,7 @@ from bot.handoff import Handoff
 from bot.language.detect import LanguageGuesser
 from bot.language.i18n import BOT_KEYS, Catalogs, check_catalogs, load_catalogs
 from bot.outbox.delivery import Outbox
+from bot.transcript import certificates
 from bot.transcript.writer import TranscriptWriter
 from bot.translation.argos import ArgosTranslator
 from storage import db, keystore
@@ -158,5 +159,6 @@ async def build_core(settings: Settings, *, clock: Callable[[], datetime] = utcn
     )
     sessions = db.session_factory(engine)
     keystore.attach(sessions, settings.data_dir)
+    certificates.pin(sessions, settings.association_key)
     settle_collector()
     return Core(settings, content, engine, sessions, keys, service, translator, handoff, clock)

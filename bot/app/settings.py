@@ -65,6 +65,8 @@ class Settings:
     locales_dir: Path = PROJECT_ROOT / "locales"
     default_language: str = "fr"
     server_key: Secret | None = None
+    #: The fingerprint of the association key that certifies recipient keys (`accueil keys init --association`).
+    association_key: str | None = None
     log_level: str = "INFO"
     retention_days: int = 365
     #: An intake with no step for this long is abandoned: its working state is destroyed.
@@ -99,6 +101,7 @@ _KNOWN = {
     "locales_dir",
     "default_language",
     "server_key",
+    "association_key",
     "log_level",
     "retention_days",
     "intake_expiry_hours",
@@ -126,6 +129,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         raise ConfigError(f"ACCUEIL_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {level!r})")
     language = values.pop("default_language", "fr")
     server_key = values.pop("server_key", None)
+    association = values.pop("association_key", None)
+    if association is not None and not re.fullmatch(r"[0-9a-f]{64}", association.strip().lower()):
+        raise ConfigError("ACCUEIL_ASSOCIATION_KEY must be the 64 hex digits `accueil keys init --association` prints")
     retention = _whole(
         values, "retention_days", "365", 1, "ACCUEIL_RETENTION_DAYS must be a whole number of days, at least 1"
     )
@@ -168,6 +174,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         locales_dir=Path(values.pop("locales_dir", str(PROJECT_ROOT / "locales"))),
         default_language=language,
         server_key=Secret(server_key) if server_key else None,
+        association_key=association.strip().lower() if association else None,
         log_level=level,
         retention_days=retention,
         intake_expiry_hours=expiry,

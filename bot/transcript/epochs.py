@@ -1,6 +1,7 @@
 """Epochs: a case key pair whose private half goes, wrapped, to every active recipient, and is then forgotten.
 
-A case's first epoch opens with its transcript; a revocation (`accueil keys
+Case keys are wrapped only to active keys the association certified
+(`bot.transcript.certificates`). A case's first epoch opens with its transcript; a revocation (`accueil keys
 revoke`, in the operator's process) opens a new one for every case, wrapped to
 the remaining recipients only, and the running bot seals to it from its next
 append on. A transcript begun in the v1 format (a chain key) moves to v2 the
@@ -16,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import ConfigError, TranscriptUnreadable
+from bot.transcript import certificates, revocations
 from storage import crypto
 from storage import transcripts as repo
 from storage.crypto import RecipientPublicKey, ShredKey
@@ -24,10 +26,17 @@ from storage.models import Conversation, TranscriptEpoch
 
 
 async def recipients(session: AsyncSession) -> list[RecipientPublicKey]:
-    """The active recipient keys; none is a configuration error."""
-    found = [RecipientPublicKey(row.public_key) for row in await repo.active_recipients(session)]
-    if not found:
+    """The active recipient keys the association certified (`certificates`); none is a configuration error."""
+    gone = revocations.revoked(session)
+    rows = [row for row in await repo.active_recipients(session) if row.key_id not in gone]
+    if not rows:
         raise ConfigError("no recipient key is registered: run `accueil keys init --out FILE`")
+    found = certificates.accepted(rows, certificates.pinned_of(session))
+    if not found:
+        raise ConfigError(
+            f"no registered key is certified by the association key {certificates.SETTING} pins: run "
+            "`accueil keys certify FILE.pub --association-key ASSOCIATION.key` where that key is kept"
+        )
     return found
 
 

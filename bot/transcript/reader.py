@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import TranscriptUnreadable
+from bot.transcript import epochs
 from bot.transcript.entry import Entry
 from storage import crypto
 from storage import transcripts as repo
@@ -86,8 +87,13 @@ async def find_case(session: AsyncSession, public_id: str) -> Conversation:
     return conversation
 
 
-async def read_transcript(session: AsyncSession, public_id: str, key: RecipientPrivateKey) -> list[Entry]:
-    """Every entry of a case, checked: a missing, moved or altered entry is named."""
+async def read_transcript(
+    session: AsyncSession, public_id: str, key: RecipientPrivateKey, chain: list[bytes] | None = None
+) -> list[Entry]:
+    """Every entry of a case, checked: a missing, moved or altered entry is named.
+
+    `chain`, when given, receives the digest after each entry (what `heads` compares a remembered head to).
+    """
     conversation = await find_case(session, public_id)
     opener = await _opener(session, conversation, key)
     state = await repo.transcript(session, conversation.id)
@@ -100,10 +106,15 @@ async def read_transcript(session: AsyncSession, public_id: str, key: RecipientP
             raise TranscriptUnreadable(f"entry {expected} has been altered, moved or removed")
         epoch = row.epoch
         plaintext, previous = opener.open(expected, row, previous)
+        if chain is not None:
+            chain.append(previous)
         try:
             out.append(Entry.from_bytes(plaintext))
         except (ValueError, TypeError) as exc:
             raise TranscriptUnreadable(f"entry {expected} is not a transcript entry") from exc
+    if state is not None and state.next_seq > len(out):
+        missing = state.next_seq - len(out)
+        raise TranscriptUnreadable(f"the last entries of case {conversation.public_id} are missing ({missing})")
     if state is None or state.next_seq != len(out) or state.last_digest != previous:
         raise TranscriptUnreadable(f"the last entries of case {conversation.public_id} are missing")
     return out
@@ -114,7 +125,7 @@ async def rewrap(session: AsyncSession, key: RecipientPrivateKey) -> int:
     registered = await repo.recipient(session, key.key_id)
     if registered is None or registered.revoked_at is not None:
         raise TranscriptUnreadable(f"key {key.key_id} is not an active recipient key")
-    recipients = [RecipientPublicKey(r.public_key) for r in await repo.active_recipients(session)]
+    recipients = await epochs.recipients(session)  # certified keys only
     return await _rewrap_v1(session, key, recipients) + await _rewrap_v2(session, key, recipients)
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import utcnow
-from bot.transcript import epochs
+from bot.transcript import epochs, heads
 from bot.transcript.entry import Entry
 from bot.transcript.reader import find_case, read_transcript, rewrap
 from storage import crypto
@@ -41,14 +41,14 @@ class TranscriptWriter:
     """Appends to transcripts; holds nothing that opens what it wrote."""
 
     def __init__(self, keys: ServerKey) -> None:
-        self.keys = keys  # the server key: transcripts no longer use it (v1 sealed its chain key under it)
+        self.keys = keys  # the server key: it opens no entry; it puts a MAC on each transcript's head
 
     async def start(self, session: AsyncSession, conversation: Conversation) -> None:
         to = await epochs.recipients(session)
         shred = keystore_of(session).create(conversation.public_id)
-        session.add(
-            Transcript(conversation_id=conversation.id, chain_sealed=None, next_seq=0, last_digest=crypto.GENESIS)
-        )
+        state = Transcript(conversation_id=conversation.id, chain_sealed=None, next_seq=0, last_digest=crypto.GENESIS)
+        heads.seal(self.keys, conversation.public_id, state)
+        session.add(state)
         await session.flush()
         await epochs.open_epoch(session, conversation, to, shred, 1, utcnow())
 
@@ -70,6 +70,7 @@ class TranscriptWriter:
             seq += 1
         state.next_seq = seq
         state.last_digest = previous
+        heads.seal(self.keys, case, state)  # the server's MAC: a head set back in the database shows
 
     async def _epoch(self, session: AsyncSession, conversation: Conversation) -> TranscriptEpoch:
         """The epoch to seal to: the newest, checked against the key store; a new one when there is none."""

@@ -4,7 +4,7 @@
     accueil shell [--lang xx]        the intake in this terminal
     accueil dialogs check            validate every dialog against every catalog
     accueil db upgrade               apply database migrations
-    accueil keys init|add|list|revoke|rewrap   recipient keys for transcripts
+    accueil keys init|add|certify|list|revoke|rewrap   recipient keys, certified by the association key
     accueil cases list               cases, without their content
     accueil cases reassign CASE --to STAFF_ID | close CASE   the operator's hold on a case
     accueil staff add|list|remove    caseworkers and interpreters (removal takes effect at once)

@@ -10,15 +10,17 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import admin, checks, staff
+from bot.app import keys as key_commands
 from bot.app.cli.run import run_telegram, shell
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
 from bot.clock import utcnow
 from bot.language import languages
+from bot.transcript import certificates
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from storage import db, keystore
-from storage.crypto import load_server_key
+from storage.crypto import KEY_FILE, load_server_key
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -76,8 +78,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             "  ACCUEIL_TELEGRAM_TOKEN=123456:ABC... make run\n",
             file=sys.stderr,
         )
+        await checks.report_certificates(settings)
+        await checks.seal_old_heads(settings)
         return await shell(settings, None)
     await checks.refuse_development_key(settings, allowed=args.allow_development_key)
+    await checks.report_certificates(settings)
+    await checks.seal_old_heads(settings)
     return await run_telegram(settings)
 
 
@@ -177,29 +183,50 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def _keys(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
     now = utcnow()
+    if args.action == "init" and args.association:
+        return key_commands.association_init(args.out, args.label, settings.data_dir)
     if args.action == "init":
-        return await admin.keys_init(sessions, args.out, args.label, settings.data_dir, now)
+        return await key_commands.keys_init(
+            sessions, args.out, args.label, settings.data_dir, now, args.association_key
+        )
     if args.action == "add":
-        return await admin.keys_add(sessions, args.public_file, args.label, now)
+        return await key_commands.keys_add(sessions, args.public_file, args.label, now, args.association_key)
+    if args.action == "certify":
+        return await key_commands.keys_certify(sessions, args.public_file, args.association_key, now)
     if args.action == "list":
-        return await admin.keys_list(sessions)
+        return await key_commands.keys_list(sessions)
     if args.action == "revoke":
-        return await admin.keys_revoke(sessions, args.key_id, now)
-    return await admin.keys_rewrap(sessions, args.key)
+        return await key_commands.keys_revoke(sessions, args.key_id, now)
+    return await key_commands.keys_rewrap(sessions, args.key)
 
 
 async def _cases_list(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
     return await admin.cases_list(sessions)
 
 
-async def _transcript(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
-    entries = await admin.transcript_entries(sessions, args.case, args.key)
+async def _transcript(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the transcript; then one line per problem with where it ends (cut, rolled back) and exit 2."""
+    if settings.log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)
+    secret = settings.server_key.reveal() if settings.server_key else None
+    present = secret is not None or (settings.data_dir / KEY_FILE).exists()
+    server = load_server_key(settings.data_dir, secret, create=False) if present else None
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        entries, problems = await admin.transcript_checked(_sessions(engine, settings), args.case, args.key, server)
+    finally:
+        await engine.dispose()
     case = args.case.upper()
     if args.action == "show":
-        return admin.render_text(case, entries)
-    if args.format == "json":
-        return admin.render_json(case, entries)
-    return admin.render_markdown(case, entries)
+        print(admin.render_text(case, entries))
+    else:
+        print((admin.render_json if args.format == "json" else admin.render_markdown)(case, entries).rstrip("\n"))
+    if server is None:
+        print(f"accueil: warning: no server key in {settings.data_dir}: the end was not checked", file=sys.stderr)
+    for line in problems:
+        print(f"accueil: {line}", file=sys.stderr)
+    return 2 if problems else 0
 
 
 async def _purge(args: argparse.Namespace, sessions: Sessions, settings: Settings) -> str:
@@ -211,7 +238,6 @@ async def _purge(args: argparse.Namespace, sessions: Sessions, settings: Setting
 _ADMIN: dict[str, Callable[[argparse.Namespace, Sessions, Settings], Awaitable[str]]] = {
     "keys": _keys,
     "cases": _cases_list,
-    "transcript": _transcript,
     "purge": _purge,
 }
 
@@ -255,7 +281,7 @@ _COMMANDS: dict[str, Command] = {
     "outbox": _safety,
     "keys": _admin,
     "cases": _cases,
-    "transcript": _admin,
+    "transcript": _transcript,
     "purge": _admin,
     "models": _models_command,
     "languages": _languages,
@@ -268,4 +294,5 @@ def _sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[Asy
     """Sessions on the operator's database, with the key store of the data directory beside it."""
     sessions = db.session_factory(engine)
     keystore.attach(sessions, settings.data_dir)
+    certificates.pin(sessions, settings.association_key)
     return sessions

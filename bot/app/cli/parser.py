@@ -52,14 +52,27 @@ def _db_commands(sub: Subparsers) -> None:
 
 
 def _keys_commands(sub: Subparsers) -> None:
-    keys = sub.add_parser("keys", help="recipient keys: who can read transcripts")
+    keys = sub.add_parser("keys", help="recipient keys and the association key that certifies them")
     keys_sub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     init = keys_sub.add_parser("init", help="create a key pair and register its public half")
     init.add_argument("--out", required=True, type=Path, help="where to write the private key (kept off the server)")
     init.add_argument("--label", default="association", help="whose key this is, e.g. a caseworker's name")
+    init.add_argument(
+        "--association", action="store_true", help="make the association key that certifies recipient keys instead"
+    )
     add = keys_sub.add_parser("add", help="register a public key file (FILE.pub) made elsewhere")
     add.add_argument("public_file", type=Path)
     add.add_argument("--label")
+    certify = keys_sub.add_parser("certify", help="certify FILE.pub with the association key (kept offline)")
+    certify.add_argument("public_file", type=Path)
+    for command in (init, add, certify):
+        command.add_argument(
+            "--association-key",
+            type=Path,
+            required=command is certify,
+            metavar="ASSOCIATION.key",
+            help="the association's private key file: certify the key with it",
+        )
     keys_sub.add_parser("list", help="registered keys")
     revoke = keys_sub.add_parser("revoke", help="revoke a key: it reads no transcript any more")
     revoke.add_argument("key_id")
