@@ -24,6 +24,7 @@ from bot.transcript import certificates, heads, keyfiles
 from storage import db
 from storage import transcripts as repo
 from storage.crypto import load_server_key
+from storage.models import RecipientKey
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,7 @@ async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
     """With a Telegram token, refuse to start while the development key may read transcripts."""
     if allowed or settings.telegram_token is None:
         return
-    engine = db.make_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        async with db.session_factory(engine)() as session:
-            active = await repo.active_recipients(session)
-    finally:
-        await engine.dispose()
-    for key in active:
+    for key in await _active_recipients(settings):
         if DEVELOPMENT_LABEL in key.label.upper():
             raise ConfigError(
                 f"the recipient key {key.key_id} is the development key ({key.label}), whose passphrase lies "
@@ -62,13 +56,7 @@ async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
 
 async def report_certificates(settings: Settings) -> None:
     """At start: one log line per active key without a valid certificate, or one if nothing is pinned."""
-    engine = db.make_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        async with db.session_factory(engine)() as session:
-            active = await repo.active_recipients(session)
-    finally:
-        await engine.dispose()
+    active = await _active_recipients(settings)
     if settings.association_key is None:
         log.warning(
             "no association key is pinned (%s): transcripts are wrapped to every registered key, certified or "
@@ -92,3 +80,14 @@ async def seal_old_heads(settings: Settings) -> None:
         await engine.dispose()
     if count:
         log.info("%d transcript head(s) written before heads had a MAC now carry one", count)
+
+
+async def _active_recipients(settings: Settings) -> list[RecipientKey]:
+    """The registered, unrevoked recipient keys (the database migrated first)."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.session_factory(engine)() as session:
+            return list(await repo.active_recipients(session))
+    finally:
+        await engine.dispose()
