@@ -74,17 +74,21 @@ class KeyStore:
         self._sync_directory()
         return key
 
-    def has(self, case: str) -> bool:
-        return self._path(case).exists()
-
     def load(self, case: str) -> ShredKey:
+        key = self.find(case)
+        if key is None:
+            raise TranscriptUnreadable(
+                f"the key of case {case} is not in {self.directory} (purged, or another data directory)"
+            )
+        return key
+
+    def find(self, case: str) -> ShredKey | None:
+        """The case's key, or None when it has none (one read of the file, no separate check)."""
         path = self._path(case)
         try:
             data = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise TranscriptUnreadable(
-                f"the key of case {case} is not in {self.directory} (purged, or another data directory)"
-            ) from exc
+        except FileNotFoundError:
+            return None
         except OSError as exc:
             raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror}") from exc
         try:

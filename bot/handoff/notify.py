@@ -81,11 +81,7 @@ class OutboxNotifier:
         *,
         buttons: Buttons = (),
     ) -> None:
-        if not await _on_the_team(session, staff_id):
-            return
-        item = OutItem("message", text, buttons=_rows(buttons))
-        destination = repo.staff_destination(staff_id)
-        await self.postbox.put(session, conversation, item, now, destination=destination)
+        await self._to_member(session, conversation, staff_id, OutItem("message", text, buttons=_rows(buttons)), now)
 
     async def pass_on(
         self,
@@ -96,11 +92,15 @@ class OutboxNotifier:
         caption: str,
         now: datetime,
     ) -> None:
-        if not await _on_the_team(session, staff_id):
-            return
-        item = OutItem("copy", caption, source=list(source))
-        destination = repo.staff_destination(staff_id)
-        await self.postbox.put(session, conversation, item, now, destination=destination)
+        await self._to_member(session, conversation, staff_id, OutItem("copy", caption, source=list(source)), now)
+
+    async def _to_member(
+        self, session: AsyncSession, conversation: Conversation, staff_id: int, item: OutItem, now: datetime
+    ) -> None:
+        """Queue `item` to one staff member's private chat; nothing for someone no longer on the team."""
+        if await _on_the_team(session, staff_id):
+            destination = repo.staff_destination(staff_id)
+            await self.postbox.put(session, conversation, item, now, destination=destination)
 
 
 async def _on_the_team(session: AsyncSession, staff_id: int) -> bool:

@@ -78,10 +78,11 @@ class TranscriptWriter:
         epoch = await repo.current_epoch(session, conversation.id)
         if epoch is None:  # a transcript begun in the v1 format: it goes on in v2
             return await epochs.next_epoch(session, conversation, store, utcnow())
-        if not store.has(conversation.public_id):
+        shred = store.find(conversation.public_id)
+        if shred is None:
             log.warning(
                 "case %s had no key in %s; its transcript goes on in a new epoch", conversation.public_id, store
             )
             return await epochs.next_epoch(session, conversation, store, utcnow())
-        epochs.check_binding(epoch, store.load(conversation.public_id), conversation.public_id)
+        epochs.check_binding(epoch, shred, conversation.public_id)
         return epoch
