@@ -14,16 +14,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bot.app.settings import Settings
 from bot.errors import ConfigError
-from bot.transcript import certificates, heads, keyfiles
-from storage import db
-from storage import transcripts as repo
-from storage.crypto import load_server_key
+from bot.transcript import certificates, keyfiles
 from storage.models import RecipientKey
 
 log = logging.getLogger(__name__)
@@ -41,11 +39,9 @@ def private_keys_in(settings: Settings) -> list[Path]:
     return keyfiles.private_keys_under(settings.data_dir, databases)
 
 
-async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
+def refuse_development_key(active: Sequence[RecipientKey]) -> None:
     """With a Telegram token, refuse to start while the development key may read transcripts."""
-    if allowed or settings.telegram_token is None:
-        return
-    for key in await _active_recipients(settings):
+    for key in active:
         if DEVELOPMENT_LABEL in key.label.upper():
             raise ConfigError(
                 f"the recipient key {key.key_id} is the development key ({key.label}), whose passphrase lies "
@@ -54,9 +50,8 @@ async def refuse_development_key(settings: Settings, *, allowed: bool) -> None:
             )
 
 
-async def report_certificates(settings: Settings) -> None:
+def report_certificates(active: Sequence[RecipientKey], settings: Settings) -> None:
     """At start: one log line per active key without a valid certificate, or one if nothing is pinned."""
-    active = await _active_recipients(settings)
     if settings.association_key is None:
         log.warning(
             "no association key is pinned (%s): transcripts are wrapped to every registered key, certified or "
@@ -65,29 +60,3 @@ async def report_certificates(settings: Settings) -> None:
         )
         return
     certificates.accepted(active, settings.association_key)
-
-
-async def seal_old_heads(settings: Settings) -> None:
-    """Heads written before they carried a MAC get one, once (`heads.seal_old_heads`)."""
-    secret = settings.server_key.reveal() if settings.server_key else None
-    keys = load_server_key(settings.data_dir, secret, create=True)
-    engine = db.make_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        async with db.session_factory(engine)() as session:
-            count = await heads.seal_old_heads(session, keys, settings.data_dir)
-    finally:
-        await engine.dispose()
-    if count:
-        log.info("%d transcript head(s) written before heads had a MAC now carry one", count)
-
-
-async def _active_recipients(settings: Settings) -> list[RecipientKey]:
-    """The registered, unrevoked recipient keys (the database migrated first)."""
-    engine = db.make_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        async with db.session_factory(engine)() as session:
-            return list(await repo.active_recipients(session))
-    finally:
-        await engine.dispose()

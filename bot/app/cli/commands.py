@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import admin, checks, staff
+from bot.app import admin, staff
 from bot.app import keys as key_commands
 from bot.app.cli.run import run_telegram, shell
 from bot.app.compose import Core, build_core, load_content
@@ -78,13 +78,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             "  ACCUEIL_TELEGRAM_TOKEN=123456:ABC... make run\n",
             file=sys.stderr,
         )
-        await checks.report_certificates(settings)
-        await checks.seal_old_heads(settings)
         return await shell(settings, None)
-    await checks.refuse_development_key(settings, allowed=args.allow_development_key)
-    await checks.report_certificates(settings)
-    await checks.seal_old_heads(settings)
-    return await run_telegram(settings)
+    return await run_telegram(settings, allow_development_key=args.allow_development_key)
 
 
 async def _staff(args: argparse.Namespace, settings: Settings) -> int:

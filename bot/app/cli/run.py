@@ -16,13 +16,16 @@ from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
 from bot.errors import ConfigError
 from bot.outbox.delivery import Outbox
+from bot.transcript import heads
 from storage import transcripts
 
 log = logging.getLogger("accueil")
 
 
-async def ready_to_serve(core: Core) -> None:
-    """The bot holds public keys only, and needs at least one to write transcripts to."""
+async def ready_to_serve(core: Core, *, allow_development_key: bool = True) -> None:
+    """The bot holds public keys only, needs at least one certified key to write transcripts to, and
+    (a Telegram bot, unless told) refuses the development key. Heads from before heads carried a MAC
+    get one, once."""
     found = checks.private_keys_in(core.settings)
     if found:
         raise ConfigError(
@@ -30,11 +33,18 @@ async def ready_to_serve(core: Core) -> None:
             "machine (or an offline place); the bot must only hold public keys"
         )
     async with core.sessions() as session:
-        if not await transcripts.active_recipients(session):
+        active = await transcripts.active_recipients(session)
+        if not active:
             raise ConfigError(
                 "no recipient key is registered, so no one could read transcripts: "
                 "run `accueil keys init --out FILE` (keep FILE off this server)"
             )
+        if not allow_development_key:
+            checks.refuse_development_key(active)
+        checks.report_certificates(active, core.settings)
+        sealed = await heads.seal_old_heads(session, core.keys, core.settings.data_dir)
+    if sealed:
+        log.info("%d transcript head(s) written before heads had a MAC now carry one", sealed)
 
 
 async def _retention(core: Core, stop: asyncio.Event, every: float = 86400.0) -> None:
@@ -82,7 +92,7 @@ async def shell(settings: Settings, language: str | None) -> int:
         await core.close()
 
 
-async def run_telegram(settings: Settings) -> int:
+async def run_telegram(settings: Settings, *, allow_development_key: bool = False) -> int:
     from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
     from bot.channels.telegram.runner import serve_webhook
 
@@ -101,7 +111,7 @@ async def run_telegram(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await ready_to_serve(core)
+        await ready_to_serve(core, allow_development_key=allow_development_key)
         name = await channel.start()
         tasks = [
             *channel.housekeeping(stop),
