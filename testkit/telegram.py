@@ -16,6 +16,7 @@ from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
 from bot.channels.telegram.runner import publish_commands
 from bot.clock import utcnow
+from bot.outbox.delivery import Outbox
 from testkit.accueil import accueil_argv
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 
@@ -75,6 +76,8 @@ class RunningBot:
     core: Core
     bot: Bot
     dispatcher: Dispatcher
+    #: The channel's outbox: other channels (the web chat) route their people's chats through it too.
+    outbox: Outbox
 
     async def feed(self, raw: dict[str, object]) -> None:
         """Hand the dispatcher an update directly, as a re-delivery would."""
@@ -101,7 +104,7 @@ async def running_bot(
         await publish_commands(channel.bot, core.content.catalogs)
         tasks = [asyncio.create_task(channel.poll(stop)), *channel.housekeeping(stop)]
         try:
-            yield RunningBot(core, channel.bot, channel.dispatcher)
+            yield RunningBot(core, channel.bot, channel.dispatcher, channel.outbox)
         finally:
             stop.set()
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)

@@ -63,6 +63,8 @@ class Outbox:
         self.sessions = sessions
         self.keys = keys
         self.sender = sender
+        #: The person's chat is reached through their conversation's channel ("web", ...); staff through `sender`.
+        self.senders: dict[str, Sender] = {}
         self.clock = clock
         self.max_attempts = max_attempts
         self.jitter = jitter
@@ -72,6 +74,15 @@ class Outbox:
         self._asked: OrderedDict[tuple[str, int], str] = OrderedDict()
         #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
         self.halted: TokenRevoked | None = None
+
+    def route(self, channel: str, sender: Sender) -> None:
+        """Deliver to people who came through `channel` with `sender` (staff chats stay on the default one)."""
+        self.senders[channel] = sender
+
+    def _sender(self, conversation: Conversation, destination: str) -> Sender:
+        if destination == repo.VICTIM:
+            return self.senders.get(conversation.channel, self.sender)
+        return self.sender
 
     async def flush(self, conversation_id: int) -> None:
         """Send what is due for one conversation, in order; stop at the first failure."""
@@ -111,7 +122,7 @@ class Outbox:
             return False
         try:
             item = await self._item(session, conversation, message, payload_context(case))
-            ref = None if item is None else await self.sender.deliver(chat, item)
+            ref = None if item is None else await self._sender(conversation, destination).deliver(chat, item)
         except DeliveryError as exc:
             return await self._failed(session, conversation, message, exc)
         except Exception as exc:  # a bug or a broken row: this message waits, no other

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,47 @@ def test_repr_never_shows_the_secrets(tmp_path: Path) -> None:
     assert "server_key=Secret('***')" in repr(settings)
     assert "webhook_secret=Secret('***')" in repr(settings)
     assert str(Secret(TOKEN)) == "Secret('***')"
+
+
+def test_web_side_defaults_listen_on_loopback_with_a_neutral_face() -> None:
+    web = load_settings({}).web
+    assert web.listen == ("127.0.0.1", 8090)
+    assert web.public_url == "http://127.0.0.1:8090"
+    assert web.chat is True
+    assert web.title == "Chat"
+    assert web.frame_ancestors == "'none'"
+    assert web.secure is False
+
+
+def test_web_side_settings_are_read_and_checked() -> None:
+    web = load_settings(
+        {
+            "ACCUEIL_WEB_LISTEN": "0.0.0.0:9000",
+            "ACCUEIL_WEB_PUBLIC_URL": "https://aide.example.org/",
+            "ACCUEIL_WEB_CHAT": "off",
+            "ACCUEIL_WEB_EXIT_URL": "https://meteo.example.org/",
+            "ACCUEIL_WEB_FRAME_ANCESTORS": "https://asso.example.org",
+        }
+    ).web
+    assert web.listen == ("0.0.0.0", 9000)
+    assert web.public_url == "https://aide.example.org"
+    assert web.secure is True
+    assert web.chat is False
+    assert web.exit_url == "https://meteo.example.org/"
+    assert web.frame_ancestors == "https://asso.example.org"
+    assert load_settings({"ACCUEIL_WEB_LISTEN": "off"}).web.listen is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("ACCUEIL_WEB_LISTEN", "localhost", "HOST:PORT, or off"),
+        ("ACCUEIL_WEB_PUBLIC_URL", "aide.example.org", "http(s) URL"),
+        ("ACCUEIL_WEB_CHAT", "maybe", "on or off"),
+        ("ACCUEIL_WEB_EXIT_URL", "javascript:alert(1)", "ACCUEIL_WEB_EXIT_URL"),
+        ("ACCUEIL_WEB_FRAME_ANCESTORS", "* 'unsafe-inline'", "ACCUEIL_WEB_FRAME_ANCESTORS"),
+    ],
+)
+def test_a_bad_web_setting_is_named(name: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_settings({name: value})
