@@ -33,6 +33,7 @@ class WebOptions:
     port: int = 8090
     #: Who may show the pages in a frame (CSP `frame-ancestors`): "'none'" unless the operator allows a site.
     frame_ancestors: str = "'none'"
+    #: (A part that must never be framed, such as the console, sets its own `policy("'none'")`.)
     #: Behind an https proxy: cookies carry `Secure`.
     secure_cookies: bool = False
 
@@ -55,7 +56,7 @@ def policy(frame_ancestors: str) -> str:
     )
 
 
-def _headers(response: web.StreamResponse, csp: str) -> None:
+def _headers(response: web.StreamResponse, csp: str, frames: bool) -> None:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", csp)
     headers["Referrer-Policy"] = "no-referrer"
@@ -64,12 +65,13 @@ def _headers(response: web.StreamResponse, csp: str) -> None:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     headers.setdefault("Cache-Control", "no-store")
-    if "X-Frame-Options" not in headers and "'none'" in csp:
+    if not frames and "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
         headers["X-Frame-Options"] = "DENY"
 
 
 def hardened(options: WebOptions) -> Middleware:
     csp = policy(options.frame_ancestors)
+    frames = options.frame_ancestors != "'none'"
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -78,7 +80,7 @@ def hardened(options: WebOptions) -> Middleware:
         except web.HTTPException as exc:
             if exc.status >= 400 and exc.text is None:
                 exc.text = exc.reason
-            _headers(exc, csp)
+            _headers(exc, csp, frames)
             raise
         except (asyncio.CancelledError, ConnectionResetError):
             raise
@@ -90,7 +92,7 @@ def hardened(options: WebOptions) -> Middleware:
                 status=500,
             )
         if not response.prepared:
-            _headers(response, csp)
+            _headers(response, csp, frames)
         return response
 
     return middleware
@@ -119,9 +121,9 @@ class WebServer:
 
     async def start(self) -> str:
         """Listen; returns the address it listens on (the port may have been 0: a free one)."""
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.options.host, self.options.port, shutdown_timeout=5.0)
+        site = web.TCPSite(self._runner, self.options.host, self.options.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         return f"http://{host}:{port}"
