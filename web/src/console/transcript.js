@@ -1,0 +1,65 @@
+// A decrypted transcript on the page, and its exports (made here, downloaded, never sent back).
+import { t } from "./texts.js";
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function words(entry) {
+  if (entry.kind === "answer" || entry.kind === "answers") {
+    return typeof entry.answer === "string" ? entry.answer : JSON.stringify(entry.answer ?? entry.text ?? "");
+  }
+  if (entry.kind === "media") return `[${entry.name || entry.mime || "media"}] ${entry.caption || ""}`.trim();
+  return entry.text ?? "";
+}
+
+export function renderEntries(opened, summaryBox, summary, list, warning) {
+  const summaries = opened.entries.filter((e) => e.kind === "summary");
+  summaryBox.hidden = summaries.length === 0;
+  if (summaries.length) summary.textContent = summaries[summaries.length - 1].text || "";
+  warning.hidden = !opened.warning;
+  warning.textContent = opened.warning ? t("case.rollback") : "";
+  list.replaceChildren(
+    ...opened.entries
+      .filter((e) => e.kind !== "summary")
+      .map((entry) => {
+        const item = el("li");
+        item.append(el("span", "who", entry.by ? `${entry.by} (${entry.who})` : entry.who));
+        item.append(el("span", "at", entry.at));
+        const shown = entry.translation || words(entry);
+        const line = el("p", "said", shown);
+        if (entry.machine_translated || entry.translation) line.append(el("span", "mt", t("case.machine")));
+        item.append(line);
+        if (entry.translation) item.append(el("span", "original", `${t("case.original")} (${entry.language || "?"}) : ${words(entry)}`));
+        return item;
+      }),
+  );
+}
+
+export function exportMarkdown(caseId, entries) {
+  const lines = [`# ${t("case.title", { case: caseId })}`, ""];
+  for (const entry of entries) {
+    const who = entry.by ? `${entry.by} (${entry.who})` : entry.who;
+    lines.push(`- **${who}** ${entry.at}: ${words(entry).replace(/\n/g, " ")}`);
+    if (entry.translation) lines.push(`  - ${t("case.machine")}: ${entry.translation.replace(/\n/g, " ")}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function exportJson(caseId, entries) {
+  return JSON.stringify({ case: caseId, entries }, null, 2) + "\n";
+}
+
+export function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
