@@ -216,4 +216,4 @@ def _require(allowed: bool, reason: str = "this case is not yours") -> None:
 
 
 def _plausible(case: str) -> bool:
-    return 0 < len(case) <= 16 and case.isascii() and case.isalnum()
+    return 0 < len(case) <= 16 and case.isascii() and case.replace("-", "").isalnum()
