@@ -2,7 +2,7 @@
 // test page of tests/web, never by the console. It exposes functions of public inputs and of secrets the
 // caller supplies; the key the worker holds is reached only through the Keyring, as the console does.
 
-import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../crypto/bytes.js'
+import { fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js'
 import { caseEntryDigest, entryDigest, keyIdOf } from '../crypto/digests.js'
 import { hpkeOpen, hpkeSeal } from '../crypto/hpke.js'
 import { XWingPrivateKey, XWingPublicKey, decapsulate, encapsulate, expand } from '../crypto/xwing.js'
@@ -26,11 +26,12 @@ globalThis.accueilKat = {
   decapsulate(secretHex, ctHex) {
     return toHex(decapsulate(fromHex(ctHex), new XWingPrivateKey(fromHex(secretHex))))
   },
-  async seal(publicB64, plaintext, info) {
-    return toBase64(await hpkeSeal(fromBase64(publicB64), utf8(plaintext), utf8(info)))
+  /** HPKE: everything in base64 (the info of an entry holds the previous entry's digest, raw bytes). */
+  async seal(publicB64, plaintextB64, infoB64) {
+    return toBase64(await hpkeSeal(fromBase64(publicB64), fromBase64(plaintextB64), fromBase64(infoB64)))
   },
-  async open(secretB64, sealedB64, info) {
-    return new TextDecoder().decode(await hpkeOpen(new XWingPrivateKey(fromBase64(secretB64)), fromBase64(sealedB64), utf8(info)))
+  async open(secretB64, sealedB64, infoB64) {
+    return toBase64(await hpkeOpen(new XWingPrivateKey(fromBase64(secretB64)), fromBase64(sealedB64), fromBase64(infoB64)))
   },
   keyIdOf: (publicB64) => keyIdOf(fromBase64(publicB64)),
   entryDigest: (conversation, seq, previousHex, blobB64) => toHex(entryDigest(conversation, seq, fromHex(previousHex), fromBase64(blobB64))),
