@@ -104,6 +104,7 @@ class Api:
         r.add_get("/api/events", self.events)
         r.add_get("/api/cases/{case}", self.case(lambda w: w.open))
         r.add_get("/api/cases/{case}/colleagues", self.case(lambda w: w.colleagues))
+        r.add_get("/api/cases/{case}/bundle", self.bundle)
         r.add_post("/api/cases/{case}/claim", self.case(lambda w: w.claim))
         r.add_post("/api/cases/{case}/close", self.case(lambda w: w.close))
         r.add_post("/api/cases/{case}/block", self.case(lambda w: w.block))
@@ -220,6 +221,9 @@ class Api:
         return response
 
     # --- cases --------------------------------------------------------------------------------
+
+    async def bundle(self, request: web.Request) -> web.StreamResponse:
+        return await self._run(request, self.console.work.bundle(request.query.get("key", "")))
 
     def case(self, pick: Callable[[Any], Operation]) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:

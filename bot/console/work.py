@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import TranscriptUnreadable
 from bot.handoff import Handoff
 from bot.handoff.cases import OPEN
 from bot.handoff.commands import MAX_OFFERED
+from bot.transcript.bundle import sealed_bundle
 from storage import repo, safety
 from storage.models import Conversation, Staff
 
@@ -159,6 +161,20 @@ class CaseWork:
         if blocked:
             await self.handoff.cases.record(session, conversation, f"writer blocked by {member.name}", now)
         return Done({"case": conversation.public_id, "blocked": True, "already": not blocked})
+
+    def bundle(self, key_id: str) -> Operation:
+        """The case's sealed entries for one recipient key, to be opened in the browser (never here)."""
+
+        async def bundle(session: AsyncSession, member: Staff, conversation: Conversation, now: datetime) -> Done:
+            _require(may_see(member, conversation))
+            if not 0 < len(key_id) <= 16 or not key_id.isascii() or not key_id.isalnum():
+                raise Denied(400, "Open your key first.")
+            try:
+                return Done(await sealed_bundle(session, conversation.public_id, key_id))
+            except TranscriptUnreadable as exc:
+                raise Denied(409, str(exc)) from exc
+
+        return bundle
 
     def audit(self, what: str) -> Operation:
         """An export made in the browser: only the fact that it happened reaches the server."""

@@ -22,6 +22,7 @@ from tests.console.conftest import Served
 CASE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "", None),
     ("GET", "/colleagues", None),
+    ("GET", "/bundle?key=0123456789abcdef", None),
     ("POST", "/claim", None),
     ("POST", "/reply", {"text": "Bonjour"}),
     ("POST", "/invite", {"staff_id": SAMIRA_ID}),

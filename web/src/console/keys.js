@@ -35,9 +35,10 @@ export class KeyPanel {
     try {
       const { Keyring } = await import("../keyring.js");
       const keyring = new Keyring();
-      const { label } = await keyring.unlock(await file.arrayBuffer(), passphrase, IDLE_SECONDS);
+      const { keyId, label } = await keyring.unlock(await file.arrayBuffer(), passphrase, IDLE_SECONDS);
       this.keyring = keyring;
-      $("key-state").textContent = t("keys.opened", { label });
+      this.keyId = keyId;
+      $("key-state").textContent = t("keys.opened", { label: label || keyId });
       $("key-form").hidden = true;
       $("key-forget").hidden = false;
       this.changed();
@@ -50,14 +51,15 @@ export class KeyPanel {
   }
 
   async read(caseId) {
-    const bundle = await call("GET", `/console/api/cases/${caseId}/bundle`);
+    const bundle = await call("GET", `/console/api/cases/${caseId}/bundle?key=${encodeURIComponent(this.keyId)}`);
     const opened = await this.keyring.open(bundle);
     return opened;
   }
 
   wipe() {
-    if (this.keyring) this.keyring.wipe();
+    if (this.keyring) this.keyring.close().catch(() => {});
     this.keyring = null;
+    this.keyId = null;
     $("key-state").textContent = t("keys.none");
     $("key-form").hidden = false;
     $("key-forget").hidden = true;

@@ -16,6 +16,11 @@ function words(entry) {
   return entry.text ?? "";
 }
 
+function when(at) {
+  const moment = new Date(at);
+  return Number.isNaN(moment.getTime()) ? at : moment.toLocaleString(document.documentElement.lang);
+}
+
 export function renderEntries(opened, summaryBox, summary, list, warning) {
   const summaries = opened.entries.filter((e) => e.kind === "summary");
   summaryBox.hidden = summaries.length === 0;
@@ -27,13 +32,25 @@ export function renderEntries(opened, summaryBox, summary, list, warning) {
       .filter((e) => e.kind !== "summary")
       .map((entry) => {
         const item = el("li");
-        item.append(el("span", "who", entry.by ? `${entry.by} (${entry.who})` : entry.who));
-        item.append(el("span", "at", entry.at));
-        const shown = entry.translation || words(entry);
-        const line = el("p", "said", shown);
-        if (entry.machine_translated || entry.translation) line.append(el("span", "mt", t("case.machine")));
-        item.append(line);
-        if (entry.translation) item.append(el("span", "original", `${t("case.original")} (${entry.language || "?"}) : ${words(entry)}`));
+        const who = t("who." + entry.who);
+        item.append(el("span", "who", entry.by ? `${entry.by} (${who})` : who));
+        item.append(el("time", "at", when(entry.at)));
+        const staff = entry.who === "caseworker" || entry.who === "interpreter";
+        if (staff || !entry.translation) {
+          // Staff words as written; what the person was sent (machine-translated) beneath.
+          item.append(el("p", "said", words(entry)));
+          if (entry.translation) {
+            const sent = el("span", "original", entry.translation);
+            sent.append(el("span", "mt", t("case.machine")));
+            item.append(sent);
+          }
+        } else {
+          // The person's words: the machine translation, and the original beneath it.
+          const line = el("p", "said", entry.translation);
+          line.append(el("span", "mt", t("case.machine")));
+          item.append(line);
+          item.append(el("span", "original", `${t("case.original")} (${entry.language || "?"}) : ${words(entry)}`));
+        }
         return item;
       }),
   );

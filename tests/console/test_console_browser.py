@@ -1,0 +1,172 @@
+"""The console in Debian's Chromium, against the real bot on the fake Bot API, as a caseworker works:
+enrol a passkey from the one-time link (Chromium's virtual authenticator), sign out and in again, open
+a key file, claim a case, read its summary and transcript, answer (the person receives it), see the
+person's next words arrive live, invite the interpreter, export, close. Every request the page makes is
+recorded: the person's words appear in the page and in no request or response the server sent in clear;
+the key file and its passphrase never leave the browser. Screenshots for docs/console.md are taken here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page
+
+from bot.app.settings import PROJECT_ROOT, Settings
+from bot.console import invites
+from bot.console.pages import DIST
+from bot.transcript import keyfiles
+from storage.crypto import RecipientPrivateKey
+from testkit.browser import chromium, needs_chromium, page_in
+from testkit.staffed import MARIE_ID, SAMIRA, words
+from tests.console.conftest import Served, serving_console
+
+pytestmark = [
+    needs_chromium,
+    pytest.mark.skipif(not (DIST / "manifest.json").exists(), reason="run `make web` first (needs Node.js 20+)"),
+]
+
+PASSPHRASE = "quiet harbour lanterns at dawn"
+CANARY = "CANARY-7F3K je dors chez une amie depuis mardi"
+LIVE_CANARY = "CANARY-9Q2M le patron garde mon passeport"
+DOCS = PROJECT_ROOT / "docs"
+
+
+async def virtual_authenticator(page: Page) -> None:
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    await cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+
+
+async def enrolment_link(served: Served, staff_id: int) -> str:
+    async with served.team.running.core.sessions.begin() as session:
+        token = await invites.create(session, staff_id, served.team.running.core.clock())
+    return invites.enrol_link(served.base, token)
+
+
+async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
+    settings: Settings, recipient: RecipientPrivateKey, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "marie.key"
+    keyfiles.write_private(key_file, recipient, PASSPHRASE)
+    async with serving_console(settings) as served:
+        team = served.team
+        victim, case, _ = await team.hand_off_in_arabic(7301)
+        victim.write(CANARY)  # while the case waits: kept sealed in the transcript
+
+        async with chromium() as browser, page_in(browser, locale="fr-FR") as (page, recorder):
+            page.on("dialog", lambda dialog: dialog.accept())
+            await virtual_authenticator(page)
+
+            # Enrol from the link, then sign out and in again with the passkey.
+            await page.goto(await enrolment_link(served, MARIE_ID))
+            await page.get_by_role("button", name="Enregistrer ma clé d'accès").click()
+            await page.get_by_text("Clé d'accès enregistrée").wait_for()
+            await page.get_by_role("link", name="Ouvrir la console").click()
+            await page.get_by_text("Connecté·e : Marie").wait_for()
+            await page.get_by_role("button", name="Se déconnecter").click()
+            await page.get_by_role("button", name="Se connecter avec ma clé d'accès").click()
+            await page.get_by_text("Connecté·e : Marie").wait_for()
+
+            # The queue, live: the case waits, urgent first, language and catalog status shown.
+            waiting = page.locator("#waiting button[data-case]")
+            await waiting.first.wait_for()
+            assert case in await waiting.first.inner_text()
+            assert "ar (textes" in await waiting.first.inner_text()
+
+            # The key: picked from a file, its passphrase typed; opened in the worker.
+            await page.set_input_files("#key-file", str(key_file))
+            await page.fill("#key-pass", PASSPHRASE)
+            await page.get_by_role("button", name="Ouvrir la clé").click()
+            await page.get_by_role("button", name="Oublier la clé").wait_for()
+            assert (await page.locator("#key-state").inner_text()).startswith(f"Clé ouverte : {recipient.key_id}")
+            assert await page.locator("#case-actions").is_hidden()
+            await page.screenshot(path=str(DOCS / "console-queue.png"))
+
+            # Claim; the summary and the transcript are read in the browser.
+            await waiting.first.click()
+            await page.get_by_role("button", name="Prendre ce dossier").click()
+            await page.get_by_text("Dossier pris en charge.").wait_for()
+            transcript = page.locator("#transcript")
+            await transcript.locator(".original").get_by_text(CANARY).wait_for()  # the original words
+            await transcript.locator(".said").get_by_text(CANARY).wait_for()  # beside their machine translation
+            assert "Résumé de l'entretien" in await page.locator("#summary").inner_text()
+
+            # Answer: the person receives it, translated and marked; the caseworker sees what was sent.
+            await page.fill("#reply-text", "Bonjour, je suis Marie. Vous êtes en sécurité ce soir ?")
+            await page.get_by_role("button", name="Envoyer").click()
+            await page.locator("#sent").get_by_text("Bonjour, je suis Marie.").wait_for()
+            received = await team.said_to(victim.user_id, "Bonjour, je suis Marie.")
+            assert team.render("ar", "handoff.machine_translated") in words(received)
+            assert words(received) in await page.locator("#sent").inner_text()
+
+            # The person writes again: the words appear without reloading, within two seconds.
+            victim.write(LIVE_CANARY)
+            await transcript.locator(".original").get_by_text(LIVE_CANARY).wait_for(timeout=4000)
+
+            # Invite the interpreter (only those speaking Arabic are offered).
+            options = await page.locator("#invite-who option").all_inner_texts()
+            assert options == ["Samira (ar)"]
+            await page.get_by_role("button", name="Inviter", exact=True).click()
+            await page.get_by_text("Interprète invité·e.").wait_for()
+            await team.said_to(SAMIRA, f"vous invite sur le dossier {case}")
+            await page.screenshot(path=str(DOCS / "console-case.png"), full_page=True)
+
+            # Export: made in the page from the decrypted entries, downloaded, never sent back.
+            async with page.expect_download() as waiting_download:
+                await page.get_by_role("button", name="Exporter (Markdown)").click()
+            exported = Path(await (await waiting_download.value).path()).read_text()
+            assert CANARY in exported and LIVE_CANARY in exported
+            await page.get_by_text("Export téléchargé.").wait_for()
+
+            # Close.
+            await page.get_by_role("button", name="Clore le dossier").click()
+            await page.get_by_text("Dossier clos.").wait_for()
+            await team.said_to(victim.user_id, team.render("ar", "handoff.case_closed"))
+            await page.wait_for_timeout(500)
+
+        # Every request stayed on the console's own origin; nothing secret crossed the wire in clear.
+        assert recorder.origins() == {served.base}
+        sent, got = recorder.sent(), recorder.received()
+        for secret in (CANARY, LIVE_CANARY, "CANARY-"):
+            assert secret.encode() not in sent and secret.encode() not in got
+            assert json.dumps(secret)[1:-1].encode() not in got
+        assert PASSPHRASE.encode() not in sent
+        assert key_file.read_bytes() not in sent
+        assert any("/bundle?key=" in s.url for s in recorder.seen)
+        export_posts = [s for s in recorder.seen if s.url.endswith("/export")]
+        assert [json.loads(s.body) for s in export_posts] == [{"format": "md"}]
+        for seen in recorder.seen:
+            if seen.url.startswith(served.base + "/console/") and seen.status == 200:
+                assert seen.headers.get("cache-control") == "no-store", seen.url
+                assert "frame-ancestors 'none'" in seen.headers.get("content-security-policy", ""), seen.url
+
+
+async def test_the_page_is_usable_on_a_phone_and_labelled(settings: Settings) -> None:
+    async with (
+        serving_console(settings) as served,
+        chromium() as browser,
+        page_in(browser, viewport=(390, 844), locale="en-GB") as (page, _),
+    ):
+        await page.goto(served.base + "/console/")
+        button = page.get_by_role("button", name="Sign in with my passkey")
+        await button.wait_for()
+        box = await button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.id") == "signin"
