@@ -22,6 +22,7 @@ $(STAMP): requirements.lock pyproject.toml
 ## The bot (with no ACCUEIL_TELEGRAM_TOKEN, the intake opens in this terminal).
 ## The development association key is pinned here, for `make run` only.
 run: $(STAMP) dev-key
+	@$(MAKE) --no-print-directory web || echo "make run: the console's scripts could not be built; the bot runs without them"
 	ACCUEIL_ASSOCIATION_KEY="$$(cat $(DEV_KEYS)/association.fingerprint)" $(VENV)/bin/accueil run
 
 ## Development only: under ./dev-keys/ (outside the data directory), an association key and a

@@ -168,6 +168,7 @@ export function startWorkplace(me) {
       const opened = await keys.read(state.current);
       state.entries = opened.entries;
       renderEntries(opened, $("summary-box"), $("summary"), $("transcript"), $("transcript-warning"));
+      if (me.role === "interpreter") $("summary-box").hidden = true; // the person's words, not the summary
     } catch (error) {
       $("transcript").replaceChildren(el("li", {}, error.message || t("console.error")));
     }
