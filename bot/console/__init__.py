@@ -66,7 +66,7 @@ class Console:
         self.store = auth.SessionStore()
         self.attempts = auth.Attempts()
         self.passkeys = Passkeys(core.sessions, parts.hostname or "localhost", self.origin)
-        self.work = CaseWork(core.sessions, core.handoff, core.clock)
+        self.work = CaseWork(core.sessions, core.handoff, core.clock, core.keys, core.content.intake)
         self.pages = Pages(core.settings.locales_dir, SOURCES)
         self.closing = asyncio.Event()
         #: How often the live stream reads the database, in seconds.

@@ -107,6 +107,7 @@ class Api:
         r.add_get("/api/cases/{case}/bundle", self.bundle)
         r.add_post("/api/cases/{case}/claim", self.case(lambda w: w.claim))
         r.add_post("/api/cases/{case}/close", self.case(lambda w: w.close))
+        r.add_post("/api/cases/{case}/reopen", self.case(lambda w: w.reopen))
         r.add_post("/api/cases/{case}/block", self.case(lambda w: w.block))
         r.add_post("/api/cases/{case}/reply", self.with_body(lambda w, b: w.reply(str(b.get("text", "")))))
         r.add_post("/api/cases/{case}/invite", self.with_body(lambda w, b: w.invite(_int(b.get("staff_id")))))

@@ -13,6 +13,7 @@ Who may do what:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +21,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.engine import Dialog, State
+from bot.engine.keyboard import DISCREET
 from bot.errors import TranscriptUnreadable
 from bot.handoff import Handoff
 from bot.handoff.cases import OPEN
 from bot.handoff.commands import MAX_OFFERED
 from bot.transcript.bundle import sealed_bundle
 from storage import repo, safety
+from storage.crypto import ServerKey
 from storage.models import Conversation, Staff
+from storage.sealed import Sealed
 
 #: The longest reply accepted from the console (Telegram's limit for one message is 4096).
 MAX_REPLY = 3500
@@ -70,10 +75,14 @@ Operation = Callable[[AsyncSession, Staff, Conversation, datetime], Awaitable[Do
 
 
 class CaseWork:
-    def __init__(self, sessions: Sessions, handoff: Handoff, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, sessions: Sessions, handoff: Handoff, clock: Callable[[], datetime], keys: ServerKey, dialog: Dialog
+    ) -> None:
         self.sessions = sessions
         self.handoff = handoff
         self.clock = clock
+        self.keys = keys
+        self.dialog = dialog
 
     async def run(self, staff_id: int, case: str, operation: Operation) -> Done:
         """`operation` on `case` for `staff_id`, in one transaction; `Denied` when it is not theirs."""
@@ -153,6 +162,33 @@ class CaseWork:
         _require(holds(member, conversation) and conversation.case_status in OPEN)
         await self.handoff.cases.close(session, member, conversation, now)
         return Done(await describe(session, conversation, member), (conversation.id,))
+
+    async def reopen(self, session: AsyncSession, member: Staff, conversation: Conversation, now: datetime) -> Done:
+        """A closed case comes back to the caseworker who held it: what the person writes reaches them
+        again. Not when the person has begun a new conversation since (that one is its own case)."""
+        _require(holds(member, conversation) and conversation.case_status == "closed")
+        newer = await repo.open_conversation(session, conversation.channel, conversation.user_ref)
+        if newer is not None and newer.id != conversation.id:
+            raise Denied(409, "The person has begun a new conversation since: it is a new case.")
+        # The closed conversation's working state was destroyed: it gets one again, "with a person".
+        state = State(
+            flow=self.dialog.flow,
+            step=self.dialog.start,
+            turn=1_000_000,  # every button shown before stays stale
+            language=conversation.language,
+            marks=frozenset({DISCREET}) if conversation.discreet else frozenset(),
+            status="handoff",
+            started_at=now.isoformat(),
+        )
+        working = json.dumps({**state.to_dict(), "mt": {}}).encode()
+        conversation.state_sealed = self.keys.seal(working, Sealed.STATE.of(conversation.public_id))
+        conversation.status = "handoff"
+        conversation.case_status = "active"
+        conversation.closed_at = None
+        conversation.updated_at = now
+        member.focus_id = conversation.id
+        await self.handoff.cases.record(session, conversation, f"reopened by {member.name}", now)
+        return Done(await describe(session, conversation, member))
 
     async def block(self, session: AsyncSession, member: Staff, conversation: Conversation, now: datetime) -> Done:
         """As `accueil block`: whoever wrote in the case is ignored from now on."""

@@ -28,6 +28,7 @@ CASE_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/invite", {"staff_id": SAMIRA_ID}),
     ("POST", "/transfer", {"staff_id": PAUL_ID}),
     ("POST", "/close", None),
+    ("POST", "/reopen", None),
     ("POST", "/block", None),
     ("POST", "/export", {"format": "md"}),
 ]
@@ -225,10 +226,17 @@ async def test_working_a_case_through_the_console_is_working_it_through_telegram
     status, facts = await call(http, served, "POST", f"/console/api/cases/{case}/close", None, served.headers(marie))
     assert status == 200 and facts["status"] == "closed"
     await team.said_to(victim_id, team.render("ar", "handoff.case_closed"))
+    await team.said_to(MARIE, f"Dossier {case} clos par Marie.")  # Telegram heard of it too
     assert (await call(http, served, "GET", f"/console/api/cases/{case}", None, served.headers(samira)))[0] == 403
+    # Reopened: what the person writes reaches Marie again.
+    status, facts = await call(http, served, "POST", f"/console/api/cases/{case}/reopen", None, served.headers(marie))
+    assert status == 200 and facts["status"] == "active" and facts["caseworker"] == "Marie"
+    team.api.user_sends_text(victim_id, "CANARY-AGAIN", language_code="ar")
+    await team.said_to(MARIE, "CANARY-AGAIN")
+    status, _ = await call(http, served, "POST", f"/console/api/cases/{case}/reopen", None, served.headers(marie))
+    assert status == 403  # not closed any more
     status, blocked = await call(http, served, "POST", f"/console/api/cases/{case}/block", None, served.headers(marie))
     assert status == 200 and blocked["blocked"] is True
-    await team.said_to(MARIE, f"{case}")  # Telegram heard of it all too
 
     async with team.running.core.sessions() as session:
         entries = await read_transcript(session, case, recipient)
@@ -240,6 +248,7 @@ async def test_working_a_case_through_the_console_is_working_it_through_telegram
         "opened in the console by Samira",
         "exported as JSON in the console by Marie",
         "closed by Marie",
+        "reopened by Marie",
         "writer blocked by Marie",
     ]
     replies = [(e.who, e.by, e.text, e.machine_translated) for e in entries if e.who == "caseworker"]

@@ -137,6 +137,10 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
             await page.get_by_role("button", name="Clore le dossier").click()
             await page.get_by_text("Dossier clos.").wait_for()
             await team.said_to(victim.user_id, team.render("ar", "handoff.case_closed"))
+            # Reopened from the page: it is active again.
+            await page.get_by_role("button", name="Rouvrir le dossier").click()
+            await page.get_by_text("Dossier rouvert.").wait_for()
+            assert "en cours" in await page.locator("#case-facts").inner_text()
             await page.wait_for_timeout(500)
 
         # Every request stayed on the console's own origin; nothing secret crossed the wire in clear.

@@ -118,6 +118,7 @@ export function startWorkplace(me) {
     $("case-actions").hidden = false;
     $("claim").hidden = !(caseworker && facts.status === "queued");
     $("close").hidden = !(facts.yours && open);
+    $("reopen").hidden = !(facts.yours && facts.status === "closed");
     $("block").hidden = !facts.yours;
     $("invite-form").hidden = !(facts.yours && open);
     $("transfer-form").hidden = !(facts.yours && open);
@@ -193,6 +194,7 @@ export function startWorkplace(me) {
     if (result) showTranscript();
   });
   $("close").addEventListener("click", () => window.confirm(t("case.close_confirm")) && act("close", undefined, "case.closed"));
+  $("reopen").addEventListener("click", () => act("reopen", undefined, "case.reopened"));
   $("block").addEventListener("click", () => window.confirm(t("case.block_confirm")) && act("block", undefined, "case.blocked"));
   $("invite-form").addEventListener("submit", (event) => {
     event.preventDefault();
