@@ -253,3 +253,57 @@ async def test_working_a_case_through_the_console_is_working_it_through_telegram
     ]
     replies = [(e.who, e.by, e.text, e.machine_translated) for e in entries if e.who == "caseworker"]
     assert replies == [("caseworker", "Marie", "Bonjour, je suis Marie.", True)]
+
+
+async def test_two_claims_at_once_one_wins_and_the_other_is_told_who(
+    served: Served, http: aiohttp.ClientSession
+) -> None:
+    _, case, _ = await served.team.hand_off_in_arabic(7205)
+    marie, paul = served.signed_in(MARIE_ID), served.signed_in(PAUL_ID)
+    path = f"/console/api/cases/{case}/claim"
+    answers = await asyncio.gather(
+        call(http, served, "POST", path, None, served.headers(marie)),
+        call(http, served, "POST", path, None, served.headers(paul)),
+    )
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200, 409]
+    winner = next(body["caseworker"] for status, body in answers if status == 200)
+    loser = next(body["error"] for status, body in answers if status == 409)
+    assert winner in ("Marie", "Paul") and winner in loser
+
+
+async def test_a_transfer_moves_the_case_and_an_interpreter_writes_as_written(
+    served: Served, http: aiohttp.ClientSession
+) -> None:
+    team = served.team
+    case = await handed_off_and_claimed(served, http, 7206)
+    marie, paul, samira = served.signed_in(MARIE_ID), served.signed_in(PAUL_ID), served.signed_in(SAMIRA_ID)
+    base = f"/console/api/cases/{case}"
+    assert (await call(http, served, "POST", base + "/invite", {"staff_id": SAMIRA_ID}, served.headers(marie)))[
+        0
+    ] == 200
+    status, sent = await call(
+        http, served, "POST", base + "/reply", {"text": "مرحبا، أنا سميرة"}, served.headers(samira)
+    )
+    assert status == 200 and sent["sent"] == "مرحبا، أنا سميرة"  # the interpreter's words as written
+    await team.api.wait_for_bot_message(7206, lambda m: m.text == "مرحبا، أنا سميرة")
+    # Interpreters neither close, invite, transfer nor block.
+    for tail in ("/close", "/block", "/colleagues"):
+        method = "GET" if tail == "/colleagues" else "POST"
+        assert (await call(http, served, method, base + tail, None, served.headers(samira)))[0] == 403
+    status, moved = await call(http, served, "POST", base + "/transfer", {"staff_id": PAUL_ID}, served.headers(marie))
+    assert status == 200 and moved == {"case": case, "to": "Paul"}
+    assert (await call(http, served, "GET", base, None, served.headers(marie)))[0] == 403
+    status, facts = await call(http, served, "GET", base, None, served.headers(paul))
+    assert status == 200 and facts["caseworker"] == "Paul" and facts["yours"] is True
+    # A transfer to an interpreter, or to oneself, is refused with the Telegram side's reason.
+    status, _ = await call(http, served, "POST", base + "/transfer", {"staff_id": PAUL_ID}, served.headers(paul))
+    assert status == 400
+
+
+async def test_housekeeping_ends_with_the_bot(served: Served) -> None:
+    stop = asyncio.Event()
+    tasks = served.console.housekeeping(stop)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+    assert served.console.closing.is_set()

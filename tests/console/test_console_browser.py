@@ -32,6 +32,7 @@ PASSPHRASE = "quiet harbour lanterns at dawn"
 CANARY = "CANARY-7F3K je dors chez une amie depuis mardi"
 LIVE_CANARY = "CANARY-9Q2M le patron garde mon passeport"
 DOCS = PROJECT_ROOT / "docs"
+PHOTO = b"\xff\xd8\xff\xe0" + b"CANARY-PHOTO-BYTES" * 40
 
 
 async def virtual_authenticator(page: Page) -> None:
@@ -118,6 +119,14 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
             victim.write(LIVE_CANARY)
             await transcript.locator(".original").get_by_text(LIVE_CANARY).wait_for(timeout=4000)
 
+            # A photo the person sends is listed, and opened from the decrypted entry.
+            team.api.user_sends_photo(victim.user_id, content=PHOTO)
+            media = transcript.get_by_role("button", name="Ouvrir")
+            await media.last.wait_for(timeout=4000)
+            async with page.expect_download() as waiting_photo:
+                await media.last.click()
+            assert Path(await (await waiting_photo.value).path()).read_bytes() == PHOTO
+
             # Invite the interpreter (only those speaking Arabic are offered).
             options = await page.locator("#invite-who option").all_inner_texts()
             assert options == ["Samira (ar)"]
@@ -146,6 +155,7 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
         # Every request stayed on the console's own origin; nothing secret crossed the wire in clear.
         assert recorder.origins() == {served.base}
         sent, got = recorder.sent(), recorder.received()
+        assert PHOTO not in got and b"CANARY-PHOTO" not in got
         for secret in (CANARY, LIVE_CANARY, "CANARY-"):
             assert secret.encode() not in sent and secret.encode() not in got
             assert json.dumps(secret)[1:-1].encode() not in got
@@ -174,3 +184,20 @@ async def test_the_page_is_usable_on_a_phone_and_labelled(settings: Settings) ->
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
         await page.keyboard.press("Tab")
         assert await page.evaluate("document.activeElement.id") == "signin"
+
+
+async def test_without_server_sent_events_the_queue_is_polled(settings: Settings) -> None:
+    async with serving_console(settings) as served:
+        _, case, _ = await served.team.hand_off_in_arabic(7302)
+        async with chromium() as browser, page_in(browser, locale="fr-FR") as (page, recorder):
+            await page.add_init_script("delete window.EventSource")
+            await virtual_authenticator(page)
+            await page.goto(await enrolment_link(served, MARIE_ID))
+            await page.get_by_role("button", name="Enregistrer ma clé d'accès").click()
+            await page.get_by_role("link", name="Ouvrir la console").click()
+            await page.locator(f"#waiting button[data-case='{case}']").wait_for()
+            await page.get_by_text("Mise à jour toutes les 10 secondes.").wait_for()
+            # A second case appears at the next poll, without reloading.
+            _, second, _ = await served.team.hand_off_in_arabic(7303)
+            await page.locator(f"#waiting button[data-case='{second}']").wait_for(timeout=15000)
+        assert not any(s.url.endswith("/console/api/events") for s in recorder.seen)

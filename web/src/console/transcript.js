@@ -51,9 +51,30 @@ export function renderEntries(opened, summaryBox, summary, list, warning) {
           item.append(line);
           item.append(el("span", "original", `${t("case.original")} (${entry.language || "?"}) : ${words(entry)}`));
         }
+        if (entry.kind === "media" && entry.data) item.append(mediaButton(entry));
         return item;
       }),
   );
+}
+
+function mediaButton(entry) {
+  // A file the person sent: decrypted with the entry, opened from memory (a blob URL), never re-sent.
+  const button = el("button", "quiet", t("case.open_media", { name: entry.name || entry.mime || "media" }));
+  button.type = "button";
+  button.addEventListener("click", () => {
+    const raw = atob(entry.data);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
+    const url = URL.createObjectURL(new Blob([bytes], { type: entry.mime || "application/octet-stream" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = entry.name || "media";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+  return button;
 }
 
 export function exportMarkdown(caseId, entries) {
