@@ -201,3 +201,19 @@ async def test_without_server_sent_events_the_queue_is_polled(settings: Settings
             _, second, _ = await served.team.hand_off_in_arabic(7303)
             await page.locator(f"#waiting button[data-case='{second}']").wait_for(timeout=15000)
         assert not any(s.url.endswith("/console/api/events") for s in recorder.seen)
+
+
+async def test_a_passkey_is_only_made_for_the_public_urls_host(settings: Settings) -> None:
+    """The relying party is the host of ACCUEIL_WEB_PUBLIC_URL (localhost here): the same server reached
+    as 127.0.0.1 enrols nobody, and the link stays unused."""
+    async with serving_console(settings) as served:
+        link = await enrolment_link(served, MARIE_ID)
+        async with chromium() as browser, page_in(browser, locale="en-GB") as (page, _):
+            await virtual_authenticator(page)
+            await page.goto(link.replace("://localhost:", "://127.0.0.1:"))
+            await page.get_by_role("button", name="Register my passkey").click()
+            await page.locator("#status").get_by_text("refused").or_(page.get_by_text("did not work")).wait_for()
+            assert len(served.console.store) == 0  # no session was opened
+        async with served.team.running.core.sessions() as session:
+            token = link.rsplit("/", 1)[1]
+            assert await invites.pending(session, token, served.team.running.core.clock()) is not None
