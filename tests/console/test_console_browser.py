@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Page
+from sqlalchemy import delete
 
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.console import invites
 from bot.console.pages import DIST
 from bot.transcript import keyfiles
 from storage.crypto import RecipientPrivateKey
+from storage.models import Transcript, TranscriptEntry
 from testkit.browser import chromium, needs_chromium, page_in
-from testkit.staffed import MARIE_ID, SAMIRA, words
+from testkit.staffed import MARIE_ID, SAMIRA, SAMIRA_ID, words
 from tests.console.conftest import Served, serving_console
 
 pytestmark = [
@@ -217,3 +220,58 @@ async def test_a_passkey_is_only_made_for_the_public_urls_host(settings: Setting
         async with served.team.running.core.sessions() as session:
             token = link.rsplit("/", 1)[1]
             assert await invites.pending(session, token, served.team.running.core.clock()) is not None
+
+
+async def test_an_interpreter_sees_the_persons_words_and_a_rolled_back_transcript_is_reported(
+    settings: Settings, recipient: RecipientPrivateKey, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "samira.key"
+    keyfiles.write_private(key_file, recipient, PASSPHRASE)
+    async with serving_console(settings) as served, aiohttp.ClientSession() as http:
+        team, core = served.team, served.team.running.core
+        victim, case, _ = await team.hand_off_in_arabic(7304)
+        marie = served.signed_in(MARIE_ID)
+        for action, body in (("claim", None), ("invite", {"staff_id": SAMIRA_ID})):
+            url = f"{served.base}/console/api/cases/{case}/{action}"
+            async with http.post(url, json=body, headers=served.headers(marie)) as response:
+                assert response.status == 200
+        victim.write(CANARY)
+        await team.said_to(SAMIRA, "CANARY-7F3K")
+        conversation = await team.conversation(case)
+        async with core.sessions() as session:
+            kept = await session.get(Transcript, conversation.id)
+            assert kept is not None
+            earlier = (kept.next_seq, kept.last_digest, kept.head_mac)
+
+        async with chromium() as browser, page_in(browser, locale="en-GB") as (page, _):
+            await virtual_authenticator(page)
+            await page.goto(await enrolment_link(served, SAMIRA_ID))
+            await page.get_by_role("button", name="Register my passkey").click()
+            await page.get_by_role("link", name="Open the console").click()
+            await page.get_by_text("Signed in: Samira").wait_for()
+            await page.set_input_files("#key-file", str(key_file))
+            await page.fill("#key-pass", PASSPHRASE)
+            await page.get_by_role("button", name="Open the key").click()
+            await page.get_by_role("button", name="Forget the key").wait_for()
+            await page.locator(f"#mine button[data-case='{case}']").click()
+            transcript = page.locator("#transcript")
+            await transcript.get_by_text(CANARY).wait_for()
+            shown = await transcript.inner_text()
+            assert "[ar>en]" not in shown and "claimed by" not in shown  # the words as written, nothing else
+            assert await page.locator("#summary-box").is_hidden()
+            assert await page.locator("#export-md").is_hidden() and await page.locator("#close").is_hidden()
+
+            victim.write(LIVE_CANARY)
+            await transcript.get_by_text(LIVE_CANARY).wait_for(timeout=4000)
+            # The database is set back to an earlier copy of the transcript: the page says so.
+            async with core.sessions.begin() as session:
+                await session.execute(
+                    delete(TranscriptEntry).where(
+                        TranscriptEntry.conversation_id == conversation.id, TranscriptEntry.seq >= earlier[0]
+                    )
+                )
+                state = await session.get(Transcript, conversation.id)
+                assert state is not None
+                state.next_seq, state.last_digest, state.head_mac = earlier
+            warning = page.locator("#transcript-warning")
+            await warning.get_by_text("shorter than when you last read it").wait_for(timeout=4000)

@@ -21,14 +21,22 @@ function when(at) {
   return Number.isNaN(moment.getTime()) ? at : moment.toLocaleString(document.documentElement.lang);
 }
 
-export function renderEntries(opened, summaryBox, summary, list, warning) {
-  const summaries = opened.entries.filter((e) => e.kind === "summary");
+/** What an interpreter is shown: what was said between the person and the staff, as it was written. */
+function forInterpreter(entries) {
+  return entries
+    .filter((e) => (e.kind === "message" || e.kind === "media") && ["victim", "caseworker", "interpreter"].includes(e.who))
+    .map((e) => ({ ...e, translation: undefined, machine_translated: false }));
+}
+
+export function renderEntries(opened, summaryBox, summary, list, warning, role) {
+  const interpreter = role === "interpreter";
+  const summaries = interpreter ? [] : opened.entries.filter((e) => e.kind === "summary");
   summaryBox.hidden = summaries.length === 0;
   if (summaries.length) summary.textContent = summaries[summaries.length - 1].text || "";
   warning.hidden = !opened.warning;
   warning.textContent = opened.warning ? t("case.rollback") : "";
   list.replaceChildren(
-    ...opened.entries
+    ...(interpreter ? forInterpreter(opened.entries) : opened.entries)
       .filter((e) => e.kind !== "summary")
       .map((entry) => {
         const item = el("li");

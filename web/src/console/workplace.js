@@ -122,8 +122,8 @@ export function startWorkplace(me) {
     $("block").hidden = !facts.yours;
     $("invite-form").hidden = !(facts.yours && open);
     $("transfer-form").hidden = !(facts.yours && open);
-    $("export-md").hidden = facts.status === "queued";
-    $("export-json").hidden = facts.status === "queued";
+    $("export-md").hidden = facts.status === "queued" || !caseworker;
+    $("export-json").hidden = facts.status === "queued" || !caseworker;
     $("reply-form").hidden = !open;
     $("transcript-box").hidden = facts.status === "queued";
     if (facts.yours && open) loadColleagues(facts.case);
@@ -168,8 +168,7 @@ export function startWorkplace(me) {
     try {
       const opened = await keys.read(state.current);
       state.entries = opened.entries;
-      renderEntries(opened, $("summary-box"), $("summary"), $("transcript"), $("transcript-warning"));
-      if (me.role === "interpreter") $("summary-box").hidden = true; // the person's words, not the summary
+      renderEntries(opened, $("summary-box"), $("summary"), $("transcript"), $("transcript-warning"), me.role);
     } catch (error) {
       $("transcript").replaceChildren(el("li", {}, error.message || t("console.error")));
     }
