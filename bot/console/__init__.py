@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -55,6 +56,14 @@ async def never_framed(request: web.Request, handler: Handler) -> web.StreamResp
     return response
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class Console:
     def __init__(self, core: Core, outbox: Outbox) -> None:
         self.core = core
@@ -65,7 +74,15 @@ class Console:
         self.secure = web_settings.secure
         self.store = auth.SessionStore()
         self.attempts = auth.Attempts()
-        self.passkeys = Passkeys(core.sessions, parts.hostname or "localhost", self.origin)
+        host = parts.hostname or "localhost"
+        if _is_address(host):
+            log.warning(
+                "passkeys need a host name, not an address: staff cannot enrol at %s; to try the console on "
+                "this machine set ACCUEIL_WEB_PUBLIC_URL=http://localhost:%s and open that address",
+                web_settings.public_url,
+                parts.port or 80,
+            )
+        self.passkeys = Passkeys(core.sessions, host, self.origin)
         self.work = CaseWork(core.sessions, core.handoff, core.clock, core.keys, core.content.intake)
         self.pages = Pages(core.settings.locales_dir, SOURCES)
         self.closing = asyncio.Event()

@@ -4,6 +4,7 @@ import { t } from "./texts.js";
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
+  if (cls === "said" || cls === "original") node.dir = "auto"; // Arabic, Persian... read right to left
   if (text !== undefined) node.textContent = text;
   return node;
 }
