@@ -80,3 +80,13 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(PY) -m bench
+
+## The web pages' JavaScript (Node.js 20 or newer): installed from package-lock.json, bundled into
+## bot/console/static/dist/ with manifest.json (SRI hashes). Without Node.js, one line and nothing else.
+.PHONY: web
+web:
+	@if ! command -v node >/dev/null 2>&1; then \
+		echo "make web: Node.js 20 or newer is not installed; the console's scripts were not built (the bot runs without them)"; \
+	else \
+		cd web && npm ci --no-audit --no-fund && node build.mjs; \
+	fi

@@ -149,15 +149,16 @@ class RecipientPublicKey:
 
 
 class RecipientPrivateKey:
-    """The secret half; held by caseworkers only, never by the bot process."""
+    """The secret half, held by caseworkers only: an X-Wing seed (32 bytes), or (older keys) the 96 it expands to."""
 
     __slots__ = ("_key", "_secret", "public")
 
     def __init__(self, secret: bytes) -> None:
-        if len(secret) != 96:
+        if len(secret) not in (32, 96):
             raise _unreadable("this is not a recipient private key")
-        mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(secret[:64])
-        x_key = x25519.X25519PrivateKey.from_private_bytes(secret[64:])
+        full = hashlib.shake_256(secret).digest(96) if len(secret) == 32 else secret  # ML-KEM's d || z, X25519
+        mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(full[:64])
+        x_key = x25519.X25519PrivateKey.from_private_bytes(full[64:])
         self._secret = secret
         self._key = hpke.MLKEM768X25519PrivateKey(mlkem_key, x_key)
         self.public = RecipientPublicKey(
@@ -166,7 +167,7 @@ class RecipientPrivateKey:
 
     @classmethod
     def generate(cls) -> RecipientPrivateKey:
-        return cls(secrets.token_bytes(96))
+        return cls(secrets.token_bytes(32))
 
     @property
     def key_id(self) -> str:
@@ -361,6 +362,11 @@ def wrap_case_key(
     """The epoch's private key, to one recipient (HPKE), then under the case's shred key."""
     context = _wrap_context(recipient.key_id, case, epoch, case_key.key_id)
     return shred.seal(_SUITE.encrypt(case_key._secret, recipient._key, info=context.encode()), context)
+
+
+def unshred_case_key(wrapped: bytes, shred: ShredKey, key_id: str, case: str, epoch: int, public_raw: bytes) -> bytes:
+    """A wrap without its shred layer: still HPKE to recipient `key_id`, for that recipient's browser."""
+    return shred.open(wrapped, _wrap_context(key_id, case, epoch, key_id_of(public_raw)))
 
 
 def unwrap_case_key(
