@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 DEV_KEYS := dev-keys
 
-.PHONY: install run dev-key test test-postgres lint typecheck check lock clean
+.PHONY: install web run dev-key test test-postgres lint typecheck check lock clean
 
 install: $(STAMP)
 
@@ -21,8 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## The bot (with no ACCUEIL_TELEGRAM_TOKEN, the intake opens in this terminal).
 ## The development association key is pinned here, for `make run` only.
-run: $(STAMP) dev-key
-	@$(MAKE) --no-print-directory web || echo "make run: the console's scripts could not be built; the bot runs without them"
+run: $(STAMP) dev-key web
 	ACCUEIL_ASSOCIATION_KEY="$$(cat $(DEV_KEYS)/association.fingerprint)" $(VENV)/bin/accueil run
 
 ## Development only: under ./dev-keys/ (outside the data directory), an association key and a
@@ -52,7 +51,7 @@ dev-key: $(STAMP)
 	fi
 
 ## The whole test suite (PostgreSQL tests run when ACCUEIL_TEST_POSTGRES_URL answers).
-test: $(STAMP)
+test: $(STAMP) web
 	$(PY) -m pytest
 
 test-postgres: $(STAMP)
@@ -85,9 +84,15 @@ bench: $(STAMP)
 ## The web pages' JavaScript (Node.js 20 or newer): installed from package-lock.json, bundled into
 ## bot/console/static/dist/ with manifest.json (SRI hashes). Without Node.js, one line and nothing else.
 .PHONY: web
+## The JavaScript of the web pages (the console's key worker): pinned npm packages, installed once per
+## package-lock.json, then a reproducible esbuild build into bot/console/static/dist/. Without Node.js 20
+## or newer: one line, and the bot still runs (the console's pages say their scripts are missing).
+WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 web:
-	@if ! command -v node >/dev/null 2>&1; then \
+	@if ! command -v node >/dev/null 2>&1 || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'; then \
 		echo "make web: Node.js 20 or newer is not installed; the console's scripts were not built (the bot runs without them)"; \
 	else \
-		cd web && npm ci --no-audit --no-fund && node build.mjs; \
+		if [ ! -f $(WEB_STAMP) ]; then \
+			(cd web && npm ci --no-audit --no-fund --loglevel=error) && rm -f web/node_modules/.installed-* && touch $(WEB_STAMP); \
+		fi && cd web && node build.mjs; \
 	fi

@@ -36,6 +36,7 @@ def words(message: FakeMessage | None) -> str:
 class Team:
     api: FakeBotAPI
     running: RunningBot
+    translator: FakeTranslator
 
     def render(self, language: str, key: str) -> str:
         return self.running.core.content.catalogs.render(language, Msg(key))
@@ -84,10 +85,8 @@ class Team:
         await self.said_to(SAMIRA, f"vous invite sur le dossier {case}")
 
 
-@contextlib.asynccontextmanager
-async def staffed_bot(
-    settings: Settings, *, clock: Callable[[], datetime] = utcnow, **extra: str
-) -> AsyncIterator[Team]:
+def staff_settings(settings: Settings, **extra: str) -> Settings:
+    """`settings` with the staff group set and office hours "always" (`extra`: more ACCUEIL_ values)."""
     env = {
         "ACCUEIL_DATA_DIR": str(settings.data_dir),
         "ACCUEIL_DATABASE_URL": settings.database_url,
@@ -95,7 +94,17 @@ async def staffed_bot(
         "ACCUEIL_OFFICE_HOURS": "always",
         **extra,
     }
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, load_settings(env), clock=clock) as running:
+    return load_settings(env)
+
+
+@contextlib.asynccontextmanager
+async def staffed_bot(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, **extra: str
+) -> AsyncIterator[Team]:
+    """The real bot on the fake Bot API, with the staff group, Marie, Paul and Samira, each with a
+    private chat, and a fake translator that marks what it translated (`team.translator`)."""
+    configured = staff_settings(settings, **extra)
+    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured, clock=clock) as running:
         api.add_group(GROUP, "Équipe accueil")
         core = running.core
         translator = FakeTranslator(PAIRS)
@@ -108,4 +117,4 @@ async def staffed_bot(
         for member in (MARIE, PAUL, SAMIRA):  # each opens a private chat with the bot once
             api.user_sends_text(member, "/start")
             await api.wait_for_bot_message(member, lambda m: "dossier" in (m.text or ""))
-        yield Team(api, running)
+        yield Team(api, running, translator)

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,72 +14,23 @@ import pytest
 from sqlalchemy import select
 
 from bot.app.compose import Core, build_core
-from bot.app.settings import Settings, load_settings
+from bot.app.settings import Settings
 from bot.app.staff import staff_add
 from bot.engine import Msg
 from bot.handoff import StaffPress
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
 from storage.models import Conversation, OutboxMessage
-from testkit.fake_bot_api import FakeBotAPI, FakeMessage
-from testkit.fakes import FakeClock, FakeTranslator
-from testkit.telegram import TOKEN, RunningBot, Victim, intake_in_english, running_bot
-
-GROUP = -1001234567890
-MARIE, PAUL, SAMIRA = 9001, 9002, 9003  # two caseworkers, an Arabic interpreter
-PAIRS = {("ar", "en"), ("en", "ar"), ("en", "fr"), ("fr", "en")}
-
-
-def staff_settings(settings: Settings, **extra: str) -> Settings:
-    env = {
-        "ACCUEIL_DATA_DIR": str(settings.data_dir),
-        "ACCUEIL_DATABASE_URL": settings.database_url,
-        "ACCUEIL_STAFF_CHAT_ID": str(GROUP),
-        "ACCUEIL_OFFICE_HOURS": "always",
-        **extra,
-    }
-    return load_settings(env)
-
-
-@dataclass
-class Team:
-    api: FakeBotAPI
-    running: RunningBot
-    translator: FakeTranslator
-
-    def render(self, language: str, key: str) -> str:
-        return self.running.core.content.catalogs.render(language, Msg(key))
-
-    async def notice(self) -> FakeMessage:
-        return await self.api.wait_for_bot_message(GROUP, lambda m: bool(m.inline_keyboard))
-
-    async def said_to(self, user: int, needle: str) -> FakeMessage:
-        return await self.api.wait_for_bot_message(user, lambda m: needle in (m.text or ""))
-
-    async def conversation(self) -> Conversation:
-        async with self.running.core.sessions() as session:
-            latest = (await session.execute(select(Conversation).order_by(Conversation.id.desc()))).scalars().first()
-        assert latest is not None, "no conversation yet"
-        return latest
+from testkit.fake_bot_api import FakeBotAPI
+from testkit.fakes import FakeClock
+from testkit.staffed import GROUP, MARIE, PAUL, SAMIRA, Team, staff_settings, staffed_bot
+from testkit.telegram import TOKEN, Victim, intake_in_english, running_bot
 
 
 @pytest.fixture
 async def team(settings: Settings) -> AsyncIterator[Team]:
-    configured = staff_settings(settings)
-    async with FakeBotAPI(token=TOKEN) as api, running_bot(api, configured) as running:
-        api.add_group(GROUP, "Équipe accueil")
-        core = running.core
-        translator = FakeTranslator(PAIRS)
-        core.service.translator = translator
-        core.handoff.translator = translator
-        now = datetime.now(UTC)
-        await staff_add(core.sessions, core.keys, MARIE, "Marie", "caseworker", None, now)
-        await staff_add(core.sessions, core.keys, PAUL, "Paul", "caseworker", None, now)
-        await staff_add(core.sessions, core.keys, SAMIRA, "Samira", "interpreter", "ar", now)
-        for member in (MARIE, PAUL, SAMIRA):  # each opens a private chat with the bot once
-            api.user_sends_text(member, "/start")
-            await api.wait_for_bot_message(member, lambda m: "dossier" in (m.text or ""))
-        yield Team(api, running, translator)
+    async with staffed_bot(settings) as running_team:
+        yield running_team
 
 
 async def _hand_off_in_arabic(team: Team, user_id: int = 7001) -> Victim:
