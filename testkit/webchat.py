@@ -146,3 +146,14 @@ class ChatClient:
                 if shown == label or shown.endswith(label):
                     return str(data)
         raise AssertionError(f"no button {label!r} in {question['buttons']}")
+
+
+def neutral_site() -> web.Application:
+    """The operator's neutral exit page, on the same loopback server (tests reach no other host)."""
+    app = web.Application()
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<!doctype html><title>Weather</title><p>Sunny.</p>", content_type="text/html")
+
+    app.router.add_get("/", page)
+    return app

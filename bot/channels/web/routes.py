@@ -67,8 +67,11 @@ def refuse(status: int, message: str) -> web.HTTPException:
 
 
 def make_app(chat: WebChat) -> web.Application:
+    """The chat's routes; none at all when the operator turned the chat off (ACCUEIL_WEB_CHAT=off)."""
     app = web.Application()
     app[_CHAT] = chat
+    if not chat.settings.chat:
+        return app
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     first = chat.page_words(None)
     filled = (
