@@ -23,14 +23,23 @@ from sqlalchemy import select
 
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.web import WebChat
-from storage.models import Conversation
+from storage.models import Conversation, OutboxMessage
 from testkit.browser import Recorder, chromium, needs_chromium, page_in
-from testkit.staffed import GROUP, MARIE, Team, staffed_bot
+from testkit.staffed import MARIE, Team, staffed_bot
 from testkit.webchat import neutral_site, web_chat
 
 pytestmark = needs_chromium
 
 PHONE = (412, 860)
+#: The page moved on from question `id` (with `n` buttons): a new question, a choice ticked, or the code offered.
+MOVED_ON = """([id, n]) => {
+  const asked = [...document.querySelectorAll('.msg.bot')].filter(m => m.querySelector('.buttons'));
+  const last = asked[asked.length - 1];
+  if (!document.getElementById('resume').hidden) return true;
+  if (!last) return false;
+  const buttons = [...last.querySelectorAll('button')];
+  return last.dataset.id !== id || buttons.length !== n || buttons.some(b => b.textContent.startsWith('✓'));
+}"""
 EXIT = "/elsewhere/"
 
 
@@ -77,13 +86,7 @@ async def _walk_intake(
             await page.locator("#send").click()
         answered += 1
         previous = current
-        await page.wait_for_function(
-            "([id, n]) => { const q = [...document.querySelectorAll('.msg.bot')].filter(m => m.querySelector('.buttons'));"
-            " const last = q[q.length - 1]; return !document.getElementById('resume').hidden ||"
-            " (last && (last.dataset.id !== id || last.querySelectorAll('button').length !== n ||"
-            " [...last.querySelectorAll('button')].some(b => b.textContent.startsWith('✓')))); }",
-            arg=[ident, len(labels)],
-        )
+        await page.wait_for_function(MOVED_ON, arg=[ident, len(labels)])
     raise AssertionError("the intake did not end")
 
 
@@ -166,16 +169,16 @@ async def _exit_leaves_nothing(page: Page, recorder: Recorder, base: str, chat: 
 
 async def _old_session_is_refused(base: str, cookie: str) -> None:
     jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar, cookies={"chat": cookie}) as http:
-        async with http.get(base + "/chat/api/poll") as response:
-            assert response.status == 401
-            assert "ended" in (await response.json())["error"]
+    async with (
+        aiohttp.ClientSession(cookie_jar=jar, cookies={"chat": cookie}) as http,
+        http.get(base + "/chat/api/poll") as response,
+    ):
+        assert response.status == 401
+        assert "ended" in (await response.json())["error"]
 
 
 @pytest.mark.parametrize("how", ["button", "escape"])
-async def test_the_quick_exit_leaves_nothing_behind(
-    staffed: tuple[Team, str, WebChat], how: str
-) -> None:
+async def test_the_quick_exit_leaves_nothing_behind(staffed: tuple[Team, str, WebChat], how: str) -> None:
     team, base, chat = staffed
     async with chromium() as browser, page_in(browser, viewport=PHONE) as (page, recorder):
         await _chat(page, base)
@@ -209,3 +212,53 @@ async def test_a_reload_shows_nothing_old(staffed: tuple[Team, str, WebChat]) ->
         assert await page.locator(".msg.bot", has_text=safety).count() == 0
         assert await page.locator(".msg").count() == 1  # the language question, afresh
         assert recorder.origins() == {base}
+
+
+async def _pending_for_the_person(team: Team, case: str) -> int:
+    async with team.running.core.sessions() as session:
+        conversation = (await session.execute(select(Conversation).where(Conversation.public_id == case))).scalar_one()
+        found = await session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.conversation_id == conversation.id,
+                OutboxMessage.destination == "victim",
+                OutboxMessage.status == "pending",
+            )
+        )
+        return len(found.scalars().all())
+
+
+async def test_a_resume_code_brings_back_what_was_written_meanwhile(staffed: tuple[Team, str, WebChat]) -> None:
+    team, base, chat = staffed
+    chat.sessions.away = 0.3  # a page is taken for gone 0.3 s after it closed (5 s when running)
+    human = team.render("en", "common.human")
+    async with chromium() as browser:
+        async with page_in(browser, viewport=PHONE) as (page, _):
+            await _chat(page, base)
+            await page.get_by_role("button", name="English", exact=True).click()
+            await page.locator(".msg.bot:has(.buttons)").last.get_by_role("button", name=human, exact=True).click()
+            await page.locator("#resume-code").wait_for()
+            code = await page.locator("#resume-code").inner_text()
+        notice = await team.notice()
+        case = (await team.conversation()).public_id
+        await team.claim(MARIE, case, notice)
+        await asyncio.sleep(0.5)
+        team.api.user_sends_text(MARIE, "Are you safe now?")
+        for _ in range(100):  # the page is gone: the reply waits in the outbox
+            if await _pending_for_the_person(team, case):
+                break
+            await asyncio.sleep(0.05)
+        assert await _pending_for_the_person(team, case) == 1
+
+        async with page_in(browser, viewport=PHONE) as (page, recorder):
+            await _chat(page, base)
+            assert await page.locator(".msg", has_text="Are you safe now?").count() == 0
+            await page.locator("#have-code").click()
+            await page.locator("#code").fill("ZZZZ-ZZZZ")
+            await page.locator("#code-go").click()
+            await page.locator("#status", has_text="This code does not work").wait_for()
+            await page.locator("#code").fill(code.lower().replace("-", " "))
+            await page.locator("#code-go").click()
+            await page.locator(".msg.bot", has_text="Are you safe now?").wait_for(timeout=3000)
+            assert await page.locator(".msg.bot", has_text=team.render("en", "intake.language.ask")[:15]).count() == 0
+            assert recorder.origins() == {base}
+        assert await _pending_for_the_person(team, case) == 0

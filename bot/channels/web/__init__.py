@@ -122,7 +122,7 @@ class WebChat:
         if not session.counted:
             if not self.addresses.open_conversation(session.address):
                 text = self.catalogs.render(session.language, Msg(TOO_MANY_MESSAGE))
-                session.push({"type": "message", "id": session.new_ref(), "text": text, "buttons": []})
+                session.push({"type": "message", "id": self.sessions.new_ref(), "text": text, "buttons": []})
                 raise Refusal(429, text)
             session.counted = True
         await self._receive(session, event)
@@ -142,9 +142,10 @@ class WebChat:
         if chat is None or chat in self.sessions.exited:
             session.resume_tries += 1
             raise Refusal(400, words(session.language)["bad_code"])
+        session.push({"type": "erase"})  # the new conversation begun by this page is left behind
+        session.push({"type": "resumed"})
         self.sessions.attach(session, chat)
         session.counted = session.resume_offered = True
-        session.push({"type": "erase"})
         async with self.core.sessions.begin() as db:
             conversation = await repo.latest_conversation(db, CHANNEL, self.core.keys.pseudonym(CHANNEL, chat))
             if conversation is None:
@@ -152,7 +153,6 @@ class WebChat:
             await resume.due_now(db, conversation.id, now)
             conversation_id, language = conversation.id, conversation.language
         self._language(session, language)
-        session.push({"type": "resumed"})
         await self.outbox.flush(conversation_id)
 
     # --- inside ------------------------------------------------------------------------

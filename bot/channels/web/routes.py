@@ -145,6 +145,8 @@ async def _body(request: web.Request, fields: dict[str, type]) -> dict[str, Any]
         raise refuse(415, "Send JSON (Content-Type: application/json).")
     try:
         data = json.loads(await request.text())
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise refuse(413, "The request is too large.") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise refuse(400, "The request is not valid JSON.") from exc
     if not isinstance(data, dict):
@@ -248,6 +250,7 @@ async def poll(request: web.Request) -> web.Response:
     session = _session(request)
     chat = _chat(request)
     after = _after(request)
+    session.acked = max(session.acked, after)  # the page has everything up to what it asks after
     waiting = session.changed
     found = session.after(after)
     if not found:
@@ -283,6 +286,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             for event in session.after(after):
                 after = event["seq"]
                 await response.write(f"id: {after}\ndata: {json.dumps(event)}\n\n".encode())
+                session.acked = after
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiting.wait(), timeout=KEEPALIVE)
             if not session.after(after):

@@ -32,7 +32,7 @@ class WebSender:
                 return None  # nothing of it is on any page any more
             raise RetryLater("the person's page is not open", after=WAIT)
         if item.kind in ("message", "notice"):
-            ref = session.new_ref()
+            ref = self.sessions.new_ref()
             session.push({"type": "message", "id": ref, "text": item.text, "buttons": item.buttons})
             return ref
         if item.kind == "close":

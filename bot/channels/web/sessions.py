@@ -6,12 +6,16 @@ used as the person's user id as well), and the events waiting for the page.
 Nothing here is written anywhere. A session that no page has asked about for
 `IDLE` seconds is dropped; a chat whose page is gone is not `reachable`, so the
 sender makes its messages wait in the outbox (a resume code reattaches them).
+What was delivered to a page that vanished before showing it (never
+acknowledged: not written to its stream, not asked for again by its next poll)
+is handed to whoever resumes the chat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import secrets
 import time
 from collections.abc import Callable
@@ -21,7 +25,7 @@ from typing import Any
 #: Seconds without any request (and no open event stream) before a session is dropped.
 IDLE = 600.0
 #: Seconds a page may be away (between two long polls, or reconnecting its stream) and still be delivered to.
-AWAY = 20.0
+AWAY = 5.0
 #: Events a session keeps for a page that reconnects (`Last-Event-ID`).
 KEPT_EVENTS = 200
 
@@ -37,12 +41,13 @@ class WebSession:
     language: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
+    #: The last event the page is known to have received.
+    acked: int = 0
     listeners: int = 0
     counted: bool = False  # counted in its address's daily cap
     resume_offered: bool = False
     resume_tries: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    next_ref: int = 0
 
     def push(self, event: dict[str, Any]) -> int:
         """Queue `event` for the page; its sequence number."""
@@ -56,9 +61,9 @@ class WebSession:
     def after(self, seq: int) -> list[dict[str, Any]]:
         return [event for event in self.events if event["seq"] > seq]
 
-    def new_ref(self) -> str:
-        self.next_ref += 1
-        return str(self.next_ref)
+    def unseen(self) -> list[dict[str, Any]]:
+        """What was delivered here and never reached the page."""
+        return [e for e in self.after(self.acked) if e["type"] in ("message", "close", "reselect")]
 
     def csrf_ok(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.csrf.encode())
@@ -73,6 +78,14 @@ class Sessions:
         self._by_chat: dict[str, WebSession] = {}
         #: Chats ended by a quick exit: whatever is still queued for them is discarded.
         self.exited: dict[str, float] = {}
+        #: What pages that vanished never showed, by chat, for a resume.
+        self.orphans: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self.away = AWAY
+        self._refs = itertools.count(1)
+
+    def new_ref(self) -> str:
+        """A message's id, unique in this process (a resumed chat's old ids never collide with new ones)."""
+        return str(next(self._refs))
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -106,11 +119,15 @@ class Sessions:
         """`session` now speaks in `chat` (a resumed conversation); whoever held that chat lets go."""
         if self._by_chat.get(session.chat) is session:
             del self._by_chat[session.chat]
+        _, unseen = self.orphans.pop(chat, (0.0, []))
         older = self._by_chat.get(chat)
         if older is not None and older is not session:
+            unseen = unseen + older.unseen()
             self.close(older)
         session.chat = chat
         self._by_chat[chat] = session
+        for event in unseen:
+            session.push({key: value for key, value in event.items() if key != "seq"})
 
     def close(self, session: WebSession, *, exited: bool = False) -> None:
         """Forget `session` and everything it held; after a quick exit, its chat hears nothing more."""
@@ -119,12 +136,14 @@ class Sessions:
             del self._by_chat[session.chat]
         if exited:
             self.exited[session.chat] = self.monotonic()
+        elif session.unseen():
+            self.orphans[session.chat] = (self.monotonic(), session.unseen())
         session.events.clear()
         session.changed.set()
 
     def reachable(self, session: WebSession) -> bool:
         """A page is there to show what is delivered (its stream open, or it asked a moment ago)."""
-        return session.listeners > 0 or self.monotonic() - session.seen < AWAY
+        return session.listeners > 0 or self.monotonic() - session.seen < self.away
 
     def expire(self) -> int:
         """Drop sessions no page asked about for `IDLE` seconds; how many."""
@@ -134,4 +153,6 @@ class Sessions:
             self.close(session)
         for chat in [c for c, at in self.exited.items() if now - at > 24 * 3600]:
             del self.exited[chat]
+        for chat in [c for c, (at, _) in self.orphans.items() if now - at > 24 * 3600]:
+            del self.orphans[chat]
         return len(idle)
