@@ -102,8 +102,9 @@ class ChatClient:
     async def press(self, data: str) -> tuple[int, Event]:
         return await self.post("api/send", {"press": data})
 
-    async def poll(self) -> tuple[int, list[Event]]:
-        async with self.http.get(self.base + "api/poll", params={"after": str(self.after)}) as response:
+    async def poll(self, wait: int = 25) -> tuple[int, list[Event]]:
+        params = {"after": str(self.after), "wait": str(wait)}
+        async with self.http.get(self.base + "api/poll", params=params) as response:
             body = await response.json()
             if response.status != 200:
                 return response.status, []

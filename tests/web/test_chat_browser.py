@@ -207,10 +207,17 @@ async def test_a_reload_shows_nothing_old(staffed: tuple[Team, str, WebChat]) ->
         await page.get_by_role("button", name="English", exact=True).click()
         safety = team.render("en", "intake.safety.ask")[:20]
         await page.locator(".msg.bot", has_text=safety).wait_for()
+        hostile = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+        await page.locator("#text").fill(hostile)
+        await page.locator("#send").click()
+        await page.locator(".msg.me", has_text="onerror").wait_for()
+        assert await page.evaluate("document.querySelectorAll('main img, main script').length") == 0
+        assert await page.evaluate("window.pwned === undefined")
         await page.reload()
         await page.locator(".msg.bot .buttons button").first.wait_for()
         assert await page.locator(".msg.bot", has_text=safety).count() == 0
         assert await page.locator(".msg").count() == 1  # the language question, afresh
+        assert await page.locator(".msg", has_text="onerror").count() == 0
         assert recorder.origins() == {base}
 
 

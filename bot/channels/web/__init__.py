@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot import engine
 from bot.channels.base import Inbound, Outcome
@@ -40,12 +41,13 @@ from bot.engine import Msg
 from bot.errors import describe
 from bot.outbox.delivery import Outbox
 from storage import repo
-from storage.models import Conversation
+from storage.models import BlockedUser, Conversation
 
 if TYPE_CHECKING:
     from bot.app.compose import Core
 
 CHANNEL = "web"
+DAY = 24 * 3600.0
 log = logging.getLogger("accueil.web.chat")
 
 
@@ -68,6 +70,10 @@ class WebChat:
         self.receiver = Receiver.with_limits(core.service, core.sessions, outbox, core.settings.limits)
         self.addresses = AddressLimits(core.keys, core.settings.limits, monotonic)
         self.proof = ProofOfWork(proof_bits)
+        #: The address pseudonym each person (their user pseudonym) last came from, and when (memory only).
+        self._came_from: dict[str, tuple[str, float]] = {}
+        #: Addresses of people the operators blocked (`accueil block CASE`): new sessions there are ignored.
+        self.blocked_addresses: set[str] = set()
 
     def app(self) -> web.Application:
         return make_app(self)
@@ -87,12 +93,29 @@ class WebChat:
             try:
                 self.sessions.expire()
                 self.addresses.tidy()
+                await self.refresh_blocked()
                 async with self.core.sessions.begin() as db:
                     await resume.forget_expired(db, self.core.clock())
             except Exception as exc:  # the loop must outlive one bad round
                 log.warning("web chat housekeeping failed (%s); retrying", describe(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def refresh_blocked(self) -> None:
+        """Learn which addresses blocked people came from (the block itself is written by `accueil block`)."""
+        async with self.core.sessions() as db:
+            blocked = await db.execute(select(BlockedUser.user_ref).where(BlockedUser.channel == CHANNEL))
+            refs = set(blocked.scalars().all())
+        now = self.sessions.monotonic()
+        for user_ref, (address, at) in list(self._came_from.items()):
+            if user_ref in refs:
+                self.blocked_addresses.add(address)
+            elif now - at > DAY:
+                del self._came_from[user_ref]
+
+    def _note_address(self, session: WebSession) -> None:
+        user_ref = self.core.keys.pseudonym(CHANNEL, session.chat)
+        self._came_from[user_ref] = (session.address, self.sessions.monotonic())
 
     # --- what the page asks for ----------------------------------------------------------
 
@@ -113,10 +136,16 @@ class WebChat:
         if old is not None:
             self.sessions.close(old)
         session = self.sessions.open(ref)
+        if ref in self.blocked_addresses:
+            session.blocked = True  # acknowledged and ignored, as on Telegram
+            return session
+        self._note_address(session)
         await self._receive(session, engine.Command("start"), language_hint)
         return session
 
     async def say(self, session: WebSession, event: engine.Event) -> None:
+        if session.blocked:
+            return
         if not is_quick_exit(event) and not self.addresses.allow_request(session.address):
             raise Refusal(429, "Too many messages from your connection. Please wait a minute.")
         if not session.counted:
@@ -145,6 +174,7 @@ class WebChat:
         session.push({"type": "erase"})  # the new conversation begun by this page is left behind
         session.push({"type": "resumed"})
         self.sessions.attach(session, chat)
+        self._note_address(session)
         session.counted = session.resume_offered = True
         async with self.core.sessions.begin() as db:
             conversation = await repo.latest_conversation(db, CHANNEL, self.core.keys.pseudonym(CHANNEL, chat))

@@ -3,7 +3,8 @@
     GET  /chat/                the page          GET  /chat/api/challenge   a proof-of-work challenge
     GET  /chat/static/NAME     its files         POST /chat/api/session     start (the solved challenge)
     GET  /chat/api/events      live updates (server-sent events)
-    GET  /chat/api/poll        the same, by long polling (behind proxies that hold event streams back)
+    GET  /chat/api/poll        the same, by long polling (behind proxies that hold event streams back;
+                               `after`: the last event seen, `wait`: seconds to wait at most, 25 by default)
     POST /chat/api/send        a text or a button     POST /chat/api/resume   a resume code
     POST /chat/api/exit        the quick exit
 
@@ -253,9 +254,10 @@ async def poll(request: web.Request) -> web.Response:
     session.acked = max(session.acked, after)  # the page has everything up to what it asks after
     waiting = session.changed
     found = session.after(after)
+    wait = request.query.get("wait", "")
     if not found:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiting.wait(), timeout=POLL_WAIT)
+            await asyncio.wait_for(waiting.wait(), timeout=min(POLL_WAIT, int(wait)) if wait.isdigit() else POLL_WAIT)
         found = session.after(after)
     session.seen = chat.sessions.monotonic()
     if chat.sessions.get(session.id) is None:

@@ -45,6 +45,7 @@ class WebSession:
     acked: int = 0
     listeners: int = 0
     counted: bool = False  # counted in its address's daily cap
+    blocked: bool = False  # opened from the address of someone blocked: nothing it sends is taken
     resume_offered: bool = False
     resume_tries: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
