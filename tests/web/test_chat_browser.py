@@ -21,8 +21,10 @@ import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
+from bot.app.compose import Core
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.web import WebChat
+from bot.channels.web.proof import BITS
 from storage.models import Conversation, OutboxMessage
 from testkit.browser import Recorder, chromium, needs_chromium, page_in
 from testkit.staffed import MARIE, Team, staffed_bot
@@ -269,3 +271,28 @@ async def test_a_resume_code_brings_back_what_was_written_meanwhile(staffed: tup
             assert await page.locator(".msg.bot", has_text=team.render("en", "intake.language.ask")[:15]).count() == 0
             assert recorder.origins() == {base}
         assert await _pending_for_the_person(team, case) == 0
+
+
+@pytest.mark.parametrize("blocked", ["no EventSource", "event stream held back"])
+async def test_long_polling_takes_over_when_events_do_not_get_through(core: Core, blocked: str) -> None:
+    """Behind a proxy that holds event streams back, or in a browser without them: the same chat by long
+    polling. The proof of work runs at its real strength here (the page's WebCrypto solver)."""
+    async with (
+        web_chat(core, proof_bits=BITS) as (base, _),
+        chromium() as browser,
+        page_in(browser, viewport=PHONE) as (page, recorder),
+    ):
+        if blocked == "no EventSource":
+            await page.add_init_script("delete window.EventSource;")
+        else:
+            await page.route("**/api/events*", lambda route: route.abort())
+        started = time.monotonic()
+        await _chat(page, base)
+        solved_in = time.monotonic() - started
+        await page.get_by_role("button", name="English", exact=True).click()
+        await page.wait_for_function("() => document.documentElement.lang === 'en'")
+        await page.locator(".msg.bot:has(.buttons)").nth(0).wait_for()
+        polls = [seen for seen in recorder.seen if "/api/poll" in seen.url]
+        assert polls and all(seen.status in (200, None) for seen in polls)
+        assert recorder.origins() == {base}
+    assert solved_in < 15, f"the page took {solved_in:.1f} s to start"
