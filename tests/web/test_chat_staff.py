@@ -3,6 +3,7 @@ from Telegram (the page has the answer within 2 seconds), and a quick exit told 
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from bot.app.settings import Settings
@@ -11,7 +12,7 @@ from testkit.webchat import ChatClient, web_chat
 
 
 async def test_a_web_case_is_announced_claimed_answered_and_left(settings: Settings) -> None:
-    async with staffed_bot(settings) as team, web_chat(team.running.core, team.running.outbox) as (base, _):
+    async with staffed_bot(settings) as team, web_chat(team.running.core, team.running.outbox) as (base, chat):
         async with ChatClient(base) as page:
             await page.start()
             await page.press(page.button(await page.question(), "العربية"))
@@ -31,6 +32,19 @@ async def test_a_web_case_is_announced_claimed_answered_and_left(settings: Setti
             sent = time.monotonic()
             reply = await page.wait_for(lambda e: e["type"] == "message" and "Bonjour" in e["text"], timeout=2.0)
             assert time.monotonic() - sent < 2.0 and "[en>ar]" in reply["text"]
+
+            # The page is away a moment (its connection dropped): the next reply waits in the outbox, and
+            # comes as soon as the page asks again.
+            chat.sessions.away = 0.2
+            await asyncio.sleep(0.4)
+            team.api.user_sends_text(MARIE, "Toujours là ?")
+            for _ in range(100):
+                if any(s.missed for s in chat.sessions._by_id.values()):
+                    break
+                await asyncio.sleep(0.05)
+            assert any(s.missed for s in chat.sessions._by_id.values())
+            assert not [e for e in page.events if "Toujours" in e.get("text", "")]
+            await page.wait_for(lambda e: "Toujours" in e.get("text", ""), timeout=2.0)
 
             status, _ = await page.post("api/exit", {})
             assert status == 200

@@ -74,6 +74,7 @@ class WebChat:
         self._came_from: dict[str, tuple[str, float]] = {}
         #: Addresses of people the operators blocked (`accueil block CASE`): new sessions there are ignored.
         self.blocked_addresses: set[str] = set()
+        self._waking: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:
         return make_app(self)
@@ -168,7 +169,7 @@ class WebChat:
         now = self.core.clock()
         async with self.core.sessions.begin() as db:
             chat = await resume.redeem(db, self.core.keys, code, now)
-        if chat is None or chat in self.sessions.exited:
+        if chat is None:
             session.resume_tries += 1
             raise Refusal(400, words(session.language)["bad_code"])
         session.push({"type": "erase"})  # the new conversation begun by this page is left behind
@@ -176,14 +177,36 @@ class WebChat:
         self.sessions.attach(session, chat)
         self._note_address(session)
         session.counted = session.resume_offered = True
+        await self.wake(session)
+
+    async def wake(self, session: WebSession) -> None:
+        """The page is back (or resumed): what waited in the outbox for it is delivered now."""
+        session.missed = False
         async with self.core.sessions.begin() as db:
-            conversation = await repo.latest_conversation(db, CHANNEL, self.core.keys.pseudonym(CHANNEL, chat))
+            user_ref = self.core.keys.pseudonym(CHANNEL, session.chat)
+            conversation = await repo.latest_conversation(db, CHANNEL, user_ref)
             if conversation is None:
                 return
-            await resume.due_now(db, conversation.id, now)
+            await resume.due_now(db, conversation.id, self.core.clock())
             conversation_id, language = conversation.id, conversation.language
         self._language(session, language)
         await self.outbox.flush(conversation_id)
+
+    async def _wake_quietly(self, session: WebSession) -> None:
+        try:
+            await self.wake(session)
+        except Exception as exc:  # the outbox's own retry delivers it later
+            session.missed = True
+            log.warning("waking a page's waiting messages failed (%s)", describe(exc))
+
+    def back(self, session: WebSession) -> None:
+        """A page asks again after its messages were made to wait: wake them (in the background)."""
+        if not session.missed:
+            return
+        session.missed = False
+        task = asyncio.create_task(self._wake_quietly(session))
+        self._waking.add(task)
+        task.add_done_callback(self._waking.discard)
 
     # --- inside ------------------------------------------------------------------------
 

@@ -252,6 +252,7 @@ async def poll(request: web.Request) -> web.Response:
     chat = _chat(request)
     after = _after(request)
     session.acked = max(session.acked, after)  # the page has everything up to what it asks after
+    chat.back(session)
     waiting = session.changed
     found = session.after(after)
     wait = request.query.get("wait", "")
@@ -281,6 +282,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     session.listeners += 1
+    chat.back(session)
     try:
         await response.write(b"event: ready\ndata: {}\n\n")
         while chat.sessions.get(session.id) is session:

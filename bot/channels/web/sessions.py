@@ -46,6 +46,7 @@ class WebSession:
     listeners: int = 0
     counted: bool = False  # counted in its address's daily cap
     blocked: bool = False  # opened from the address of someone blocked: nothing it sends is taken
+    missed: bool = False  # something waits in the outbox because the page was away
     resume_offered: bool = False
     resume_tries: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -77,8 +78,6 @@ class Sessions:
         self.monotonic = monotonic
         self._by_id: dict[str, WebSession] = {}
         self._by_chat: dict[str, WebSession] = {}
-        #: Chats ended by a quick exit: whatever is still queued for them is discarded.
-        self.exited: dict[str, float] = {}
         #: What pages that vanished never showed, by chat, for a resume.
         self.orphans: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self.away = AWAY
@@ -131,13 +130,11 @@ class Sessions:
             session.push({key: value for key, value in event.items() if key != "seq"})
 
     def close(self, session: WebSession, *, exited: bool = False) -> None:
-        """Forget `session` and everything it held; after a quick exit, its chat hears nothing more."""
+        """Forget `session` and everything it held (after a quick exit, even what its page never showed)."""
         self._by_id.pop(session.id, None)
         if self._by_chat.get(session.chat) is session:
             del self._by_chat[session.chat]
-        if exited:
-            self.exited[session.chat] = self.monotonic()
-        elif session.unseen():
+        if not exited and session.unseen():
             self.orphans[session.chat] = (self.monotonic(), session.unseen())
         session.events.clear()
         session.changed.set()
@@ -152,8 +149,6 @@ class Sessions:
         idle = [s for s in self._by_id.values() if s.listeners == 0 and now - s.seen > IDLE]
         for session in idle:
             self.close(session)
-        for chat in [c for c, at in self.exited.items() if now - at > 24 * 3600]:
-            del self.exited[chat]
         for chat in [c for c, (at, _) in self.orphans.items() if now - at > 24 * 3600]:
             del self.orphans[chat]
         return len(idle)
