@@ -89,8 +89,15 @@ async def test_without_a_session_nothing_is_done(core: Core) -> None:
             assert response.status == 401
         async with stranger.http.get(stranger.base + "api/events") as response:
             assert response.status == 401
-        async with stranger.http.get(stranger.base + "static/../__init__.py") as response:
-            assert response.status == 404
+        for path, status, says in (
+            ("static/../__init__.py", 404, "Nothing here"),
+            ("static/sessions.py", 404, "No such file"),
+            ("api/nowhere", 404, "Nothing here"),
+            ("api/send", 405, "GET is not how"),
+        ):
+            async with stranger.http.get(stranger.base + path) as response:
+                assert response.status == status, path
+                assert says in (await response.json())["error"]
         assert len(chat.sessions) == 0
 
 

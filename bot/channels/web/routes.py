@@ -101,6 +101,15 @@ def make_app(chat: WebChat) -> web.Application:
     app.router.add_post("/api/send", send)
     app.router.add_post("/api/resume", resume_code)
     app.router.add_post("/api/exit", quick_exit)
+    known = {resource.canonical for resource in app.router.resources()}
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        if request.path.removeprefix("/chat") in known:
+            body = json.dumps({"error": f"{request.method} is not how this address is used."})
+            raise web.HTTPMethodNotAllowed(request.method, [], text=body, content_type="application/json")
+        raise refuse(404, "Nothing here.")
+
+    app.router.add_route("*", "/{tail:.*}", elsewhere)
     return app
 
 
