@@ -25,6 +25,7 @@ from bot.app.compose import Core
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.web import WebChat
 from bot.channels.web.proof import BITS
+from bot.engine import Msg
 from storage.models import Conversation, OutboxMessage
 from testkit.browser import Recorder, chromium, needs_chromium, page_in
 from testkit.staffed import MARIE, Team, staffed_bot
@@ -296,3 +297,25 @@ async def test_long_polling_takes_over_when_events_do_not_get_through(core: Core
         assert polls and all(seen.status in (200, None) for seen in polls)
         assert recorder.origins() == {base}
     assert solved_in < 15, f"the page took {solved_in:.1f} s to start"
+
+
+async def test_a_flood_typed_in_the_page_is_warned_once(core: Core) -> None:
+    """Telegram's flood limit, in the page: ten messages at once are taken, then one warning, then silence."""
+    flood = core.content.catalogs.render("en", Msg("common.flood"))
+    async with (
+        web_chat(core) as (base, _),
+        chromium() as browser,
+        page_in(browser, viewport=PHONE) as (page, recorder),
+    ):
+        await _chat(page, base)
+        await page.get_by_role("button", name="English", exact=True).click()
+        await page.wait_for_function("() => document.documentElement.lang === 'en'")
+        for n in range(16):
+            await page.locator("#text").fill(f"message {n}")
+            await page.locator("#text").press("Enter")
+        await page.locator(".msg.bot", has_text=flood[:30]).wait_for()
+        await page.wait_for_timeout(500)
+        assert await page.locator(".msg.bot", has_text=flood[:30]).count() == 1
+        sends = [seen for seen in recorder.seen if seen.url.endswith("/api/send")]
+        assert len(sends) == 17 and all(seen.status == 200 for seen in sends)
+        assert recorder.origins() == {base}
