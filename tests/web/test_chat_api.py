@@ -85,3 +85,12 @@ async def test_events_stream_live_and_the_page_is_light(core: Core) -> None:
             while b'"type": "message"' not in seen:
                 seen += await asyncio.wait_for(stream.content.readany(), timeout=5)
         assert b"event: ready" in seen and b'"type": "message"' in seen
+
+
+async def test_accueil_cases_list_names_the_channel(core: Core) -> None:
+    async with web_chat(core) as (base, _), ChatClient(base) as page:
+        await page.start()
+        await page.question()
+    listing = await admin.cases_list(core.sessions)
+    header, row = listing.splitlines()
+    assert "channel" in header.split() and " web " in row
