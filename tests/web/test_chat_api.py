@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import admin
 from bot.app.compose import Core
-from storage.models import Conversation, TranscriptEntry
+from bot.translation.port import Route, Translation
+from storage.models import Conversation, ParkedUpdate, TranscriptEntry
 from testkit.webchat import ChatClient, web_chat
 
 
@@ -94,3 +96,34 @@ async def test_accueil_cases_list_names_the_channel(core: Core) -> None:
     listing = await admin.cases_list(core.sessions)
     header, row = listing.splitlines()
     assert "channel" in header.split() and " web " in row
+
+
+KEPT_EN = "Sorry, something went wrong on our side. Your message has been saved."
+
+
+class BrokenTranslator:
+    """A translator with a bug: it raises, quoting the text (as exceptions do)."""
+
+    def route(self, source: str, target: str) -> Route | None:
+        return Route(((source, target),))
+
+    async def translate(self, text: str, source: str, target: str) -> Translation:
+        raise RuntimeError(f"unexpected: {text}")
+
+
+async def test_a_message_that_cannot_be_handled_is_kept_and_the_page_is_told(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "CANARY-web-fault-51d0"
+    async with web_chat(core) as (base, _), ChatClient(base) as page:
+        await page.start()
+        await page.press(page.button(await page.question(), "English"))
+        await page.question()
+        core.service.translator = BrokenTranslator()
+        status, _ = await page.send(f"{canary} they took my passport")
+        assert status == 200
+        await page.wait_for(lambda e: e["type"] == "message" and e["text"].startswith(KEPT_EN))
+    async with core.sessions() as session:
+        [parked] = (await session.execute(select(ParkedUpdate))).scalars().all()
+    assert canary.encode() not in parked.payload_sealed
+    assert canary not in "\n".join(record.getMessage() for record in caplog.records)
