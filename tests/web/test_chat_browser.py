@@ -11,6 +11,7 @@ directory). Screenshots of both languages go to docs/.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from playwright.async_api import Page
 from sqlalchemy import select
 
 from bot.app.compose import Core
+from bot.app.logs import JsonFormatter
 from bot.app.settings import PROJECT_ROOT, Settings
 from bot.channels.web import WebChat
 from bot.channels.web.proof import BITS
@@ -111,8 +113,15 @@ def _files_holding(folder: Path, needle: bytes) -> list[str]:
     [("en", "English", "ltr", "[fr>en]"), ("ar", "العربية", "rtl", "[en>ar]")],
 )
 async def test_a_whole_intake_handed_off_and_answered_from_telegram(
-    staffed: tuple[Team, str, WebChat], settings: Settings, language: str, label: str, direction: str, marker: str
+    staffed: tuple[Team, str, WebChat],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    language: str,
+    label: str,
+    direction: str,
+    marker: str,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     team, base, _ = staffed
     canary = f"CANARY-{language}-{secrets.token_hex(6)}"
     async with chromium() as browser, page_in(browser, viewport=PHONE) as (page, recorder):
@@ -147,6 +156,8 @@ async def test_a_whole_intake_handed_off_and_answered_from_telegram(
     assert _files_holding(settings.data_dir, canary.encode()) == []
     relayed = "\n".join(m.text or "" for m in team.api.bot_messages(MARIE))
     assert canary in relayed  # the caseworker got them (translated, with the original)
+    logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert canary not in logged and code not in logged
 
 
 async def _exit_leaves_nothing(page: Page, recorder: Recorder, base: str, chat: WebChat, team: Team) -> None:
