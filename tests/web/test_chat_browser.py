@@ -36,6 +36,7 @@ from testkit.webchat import neutral_site, web_chat
 pytestmark = needs_chromium
 
 PHONE = (412, 860)
+WORDS = {"en": "I sleep at a friend's place, near the station.", "ar": "أنام عند صديقة، قرب المحطة."}
 #: The page moved on from question `id` (with `n` buttons): a new question, a choice ticked, or the code offered.
 MOVED_ON = """([id, n]) => {
   const asked = [...document.querySelectorAll('.msg.bot')].filter(m => m.querySelector('.buttons'));
@@ -123,7 +124,8 @@ async def test_a_whole_intake_handed_off_and_answered_from_telegram(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     team, base, _ = staffed
-    canary = f"CANARY-{language}-{secrets.token_hex(6)}"
+    # What the person types: plain words, made unique (a canary) by the number at the end.
+    canary = f"{WORDS[language]} {secrets.randbelow(10**8):08d}"
     async with chromium() as browser, page_in(browser, viewport=PHONE) as (page, recorder):
         await _chat(page, base)
         first = await _last_question(page)
