@@ -67,6 +67,12 @@ async def test_accueil_block_works_for_a_web_case(core: Core) -> None:
             count = await session.scalar(select(func.count()).select_from(Conversation))
         assert count == 2
 
+        assert "unblocked" in await admin.unblock_case(core.sessions, case)
+        await chat.refresh_blocked()
+        async with ChatClient(base, forwarded_for="192.0.2.44") as freed:
+            await freed.start()
+            await freed.question()  # the address is free again
+
 
 async def test_events_stream_live_and_the_page_is_light(core: Core) -> None:
     async with web_chat(core) as (base, _), ChatClient(base) as page:

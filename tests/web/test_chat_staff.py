@@ -39,10 +39,10 @@ async def test_a_web_case_is_announced_claimed_answered_and_left(settings: Setti
             await asyncio.sleep(0.4)
             team.api.user_sends_text(MARIE, "Toujours là ?")
             for _ in range(100):
-                if any(s.missed for s in chat.sessions._by_id.values()):
+                if any(s.missed for s in chat.sessions):
                     break
                 await asyncio.sleep(0.05)
-            assert any(s.missed for s in chat.sessions._by_id.values())
+            assert any(s.missed for s in chat.sessions)
             assert not [e for e in page.events if "Toujours" in e.get("text", "")]
             await page.wait_for(lambda e: "Toujours" in e.get("text", ""), timeout=2.0)
 

@@ -86,8 +86,7 @@ class WebChat:
 
     async def close(self) -> None:
         await self.receiver.drain(5.0)
-        for session in list(self.sessions._by_id.values()):
-            self.sessions.close(session)
+        self.sessions.close_all()
 
     async def _tidy(self, stop: asyncio.Event, interval: float = 30.0) -> None:
         while not stop.is_set():
@@ -108,11 +107,11 @@ class WebChat:
             blocked = await db.execute(select(BlockedUser.user_ref).where(BlockedUser.channel == CHANNEL))
             refs = set(blocked.scalars().all())
         now = self.sessions.monotonic()
-        for user_ref, (address, at) in list(self._came_from.items()):
-            if user_ref in refs:
-                self.blocked_addresses.add(address)
-            elif now - at > DAY:
+        for user_ref, (_, at) in list(self._came_from.items()):
+            if now - at > DAY:
                 del self._came_from[user_ref]
+        # Computed afresh each time: `accueil unblock` frees the address too.
+        self.blocked_addresses = {address for ref, (address, _) in self._came_from.items() if ref in refs}
 
     def _note_address(self, session: WebSession) -> None:
         user_ref = self.core.keys.pseudonym(CHANNEL, session.chat)

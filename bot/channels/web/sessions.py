@@ -18,7 +18,7 @@ import hmac
 import itertools
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,9 @@ class Sessions:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def __iter__(self) -> Iterator[WebSession]:
+        return iter(list(self._by_id.values()))
+
     def open(self, address: str, chat: str | None = None) -> WebSession:
         now = self.monotonic()
         session = WebSession(
@@ -138,6 +141,11 @@ class Sessions:
             self.orphans[session.chat] = (self.monotonic(), session.unseen())
         session.events.clear()
         session.changed.set()
+
+    def close_all(self) -> None:
+        """At shutdown: every page's stream ends (what their pages never showed is kept for a resume)."""
+        for session in self:
+            self.close(session)
 
     def reachable(self, session: WebSession) -> bool:
         """A page is there to show what is delivered (its stream open, or it asked a moment ago)."""
