@@ -276,3 +276,30 @@ class WebResume(Base):
     #: The web chat's user id, sealed under the server key to this code.
     user_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class StaffPasskey(Base):
+    """A passkey a staff member signs in to the console with (WebAuthn): its public key only."""
+
+    __tablename__ = "staff_passkeys"
+
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, ForeignKey("staff.id", ondelete="CASCADE"))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_staff_passkeys_staff", "staff_id"),)
+
+
+class StaffInvite(Base):
+    """A one-time console enrolment link (`accueil staff invite`): only the SHA-256 of its token is kept."""
+
+    __tablename__ = "staff_invites"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, ForeignKey("staff.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

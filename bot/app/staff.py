@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.console import invites
 from bot.errors import ConfigError
 from bot.handoff import Handoff
 from storage import db, repo
@@ -104,3 +105,26 @@ async def interpreters_by_language(database_url: str) -> dict[str, int]:
         for code in filter(None, member.languages.split(",")):
             counts[code] = counts.get(code, 0) + 1
     return counts
+
+
+async def staff_invite(
+    sessions: Sessions, keys: ServerKey, staff_id: int, public_url: str, now: datetime
+) -> tuple[str, str, str | None]:
+    """A one-time console enrolment link for a staff member: (their name, the link, their private chat
+    with the bot, when the bot can write to them)."""
+    async with sessions.begin() as session:
+        member = await session.get(Staff, staff_id)
+        if member is None or member.removed_at is not None:
+            raise ConfigError(f"there is no staff member {staff_id}; see `accueil staff list`")
+        token = await invites.create(session, member.id, now)
+        chat = keys.open(member.chat_sealed, Sealed.STAFF_CHAT.of(member.id)).decode() if member.chat_sealed else None
+        name = member.name
+    return name, invites.enrol_link(public_url, token), chat
+
+
+def invite_message(name: str, link: str) -> str:
+    """What the staff member reads in their private chat with the bot."""
+    return (
+        f"Bonjour {name}, voici votre lien d'inscription à la console des dossiers, valable 24 heures et "
+        f"une seule fois :\n{link}\nOuvrez-le sur l'appareil où vous enregistrerez votre clé d'accès (passkey)."
+    )

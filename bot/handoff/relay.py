@@ -165,18 +165,20 @@ class Relay:
 
     async def to_victim(
         self, session: AsyncSession, staff: Staff, conversation: Conversation, text: str, now: datetime
-    ) -> None:
+    ) -> str:
+        """Queue a staff member's words to the person; what the person will read."""
         language = conversation.language or self.staff_language
         if staff.role == "interpreter":
-            await self._from_interpreter(session, staff, conversation, text, language, now)
+            sent = await self._from_interpreter(session, staff, conversation, text, language, now)
         else:
-            await self._from_caseworker(session, staff, conversation, text, language, now)
+            sent = await self._from_caseworker(session, staff, conversation, text, language, now)
         if conversation.case_status == "claimed":
             conversation.case_status = "active"
+        return sent
 
     async def _from_interpreter(
         self, session: AsyncSession, staff: Staff, conversation: Conversation, text: str, language: str, now: datetime
-    ) -> None:
+    ) -> str:
         """As written to the person; translated for the caseworker."""
         to_staff = await self._translate(text, language, self.staff_language)
         await self.victim.write(session, conversation, text, now)
@@ -197,17 +199,18 @@ class Relay:
                 *texts.victim_words(text, to_staff, language, self.staff_language),
             ]
             await self.notifier.tell(session, conversation, conversation.caseworker_id, "\n".join(lines), now)
+        return text
 
     async def _from_caseworker(
         self, session: AsyncSession, staff: Staff, conversation: Conversation, text: str, language: str, now: datetime
-    ) -> None:
+    ) -> str:
         """Translated for the person, marked as such in their language."""
         translated = await self._translate(text, self.staff_language, language)
+        sent = text
         if translated is not None:
             mark = self.catalogs.render(language, Msg("handoff.machine_translated"))
-            await self.victim.write(session, conversation, f"{translated}\n\n({mark})", now)
-        else:
-            await self.victim.write(session, conversation, text, now)
+            sent = f"{translated}\n\n({mark})"
+        await self.victim.write(session, conversation, sent, now)
         entry = Entry(
             staff.role,
             now.isoformat(),
@@ -224,6 +227,7 @@ class Relay:
             await self.notifier.tell(session, conversation, conversation.interpreter_id, copy, now)
         if translated is None and language != self.staff_language:
             await self.notifier.tell(session, conversation, staff.id, texts.sent_untranslated(language), now)
+        return sent
 
     async def _translate(self, text: str, source: str, target: str) -> str | None:
         if source == target or self.translator is None or not text.strip():

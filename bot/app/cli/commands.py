@@ -14,13 +14,15 @@ from bot.app import keys as key_commands
 from bot.app.cli.run import run_telegram, shell
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
+from bot.channels.telegram.direct import send_now
 from bot.clock import utcnow
+from bot.errors import DeliveryError
 from bot.language import languages
 from bot.transcript import certificates
 from bot.translation import packages
 from bot.translation.argos import ArgosTranslator, discover
 from storage import db, keystore
-from storage.crypto import KEY_FILE, load_server_key
+from storage.crypto import KEY_FILE, ServerKey, load_server_key
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -95,6 +97,8 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
             return await _with_core(
                 settings, lambda core: staff.staff_remove(core.sessions, core.handoff, args.staff_id, utcnow())
             )
+        if args.action == "invite":
+            return await _invite(sessions, keys, args.staff_id, settings)
         if args.action == "add":
             text = await staff.staff_add(
                 sessions, keys, args.telegram_id, args.name, args.role, args.languages, utcnow()
@@ -105,6 +109,25 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def _invite(sessions: Sessions, keys: ServerKey, staff_id: int, settings: Settings) -> int:
+    """Print the link; send it to the person's private chat with the bot too, when that can be done."""
+    name, link, chat = await staff.staff_invite(sessions, keys, staff_id, settings.web.public_url, utcnow())
+    print(f"Console enrolment link for {name} (valid 24 hours, once):\n{link}")
+    token = settings.telegram_token.reveal() if settings.telegram_token else None
+    if token is None:
+        print("Not sent on Telegram: no ACCUEIL_TELEGRAM_TOKEN is set. Give them the link yourself.")
+    elif chat is None:
+        print("Not sent on Telegram: the bot cannot write to them. Give them the link yourself.")
+    else:
+        try:
+            await send_now(token, settings.telegram_api_base, chat, staff.invite_message(name, link))
+        except DeliveryError as exc:
+            print(f"Not sent on Telegram: {exc}. Give them the link yourself.")
+        else:
+            print(f"Also sent to {name}'s private chat with the bot.")
+    return 0
 
 
 async def _with_core(settings: Settings, work: Callable[[Core], Awaitable[str]]) -> int:

@@ -126,6 +126,10 @@ def _staff_commands(sub: Subparsers) -> None:
     staff_sub.add_parser("list", help="registered staff")
     staff_remove = staff_sub.add_parser("remove", help="remove a staff member (by the id `staff list` shows)")
     staff_remove.add_argument("staff_id", type=int)
+    staff_invite = staff_sub.add_parser(
+        "invite", help="a one-time link (24 hours) to enrol a passkey for the console; also sent to their chat"
+    )
+    staff_invite.add_argument("staff_id", type=int)
 
 
 def _block_commands(sub: Subparsers) -> None:
