@@ -123,10 +123,12 @@ class DeliveryError(AccueilError):
 
 class RetryLater(DeliveryError):
     """Try again later: after `after` seconds (a rate limit's own wait), or on the sender's
-    capped exponential backoff when `after` is None (an outage)."""
+    capped exponential backoff when `after` is None (an outage). `away`: nothing failed, the
+    person is not there to receive it (a web chat's closed page); waiting long is no error."""
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    def __init__(self, reason: str, after: float | None = None, *, away: bool = False) -> None:
         self.after = after
+        self.away = away
         super().__init__(f"{reason}; retrying in {after:g} s" if after is not None else f"{reason}; retrying later")
 
 

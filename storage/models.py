@@ -266,6 +266,18 @@ class ParkedUpdate(Base):
     __table_args__ = (Index("ux_parked_updates_update", "channel", "update_key", unique=True),)
 
 
+class WebResume(Base):
+    """A web chat's resume code, as a keyed hash: who typed it comes back to their conversation."""
+
+    __tablename__ = "web_resume"
+
+    #: The code's keyed pseudonym (the code itself is never stored).
+    code_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The web chat's user id, sealed under the server key to this code.
+    user_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class StaffPasskey(Base):
     """A passkey a staff member signs in to the console with (WebAuthn): its public key only."""
 

@@ -52,7 +52,7 @@ PENDING_FOR = (
 
 #: The same, each with its conversation's case and sealed chat (what the delivery needs of it).
 PENDING_WITH_ADDRESS = (
-    select(OutboxMessage, Conversation.public_id, Conversation.chat_sealed)
+    select(OutboxMessage, Conversation.public_id, Conversation.chat_sealed, Conversation.channel)
     .join(Conversation, Conversation.id == OutboxMessage.conversation_id)
     .where(OutboxMessage.conversation_id == bindparam("p_conversation_id"), OutboxMessage.status == "pending")
     .order_by(OutboxMessage.id)

@@ -120,14 +120,14 @@ async def pending_with_address(
     session: AsyncSession, conversation_id: int
 ) -> tuple[Conversation | None, Sequence[OutboxMessage]]:
     """A conversation's messages still to send, in order, and (when there are some) the conversation as
-    the delivery needs it, read in the same statement: a detached `Conversation` with only its id, case
-    and sealed chat set (never added to the session)."""
+    the delivery needs it, read in the same statement: a detached `Conversation` with only its id, case,
+    sealed chat and channel set (never added to the session)."""
     result = await session.execute(prepared.PENDING_WITH_ADDRESS, {"p_conversation_id": conversation_id})
     rows = result.all()
     if not rows:
         return None, []
-    _, public_id, chat_sealed = rows[0]
-    address = Conversation(id=conversation_id, public_id=public_id, chat_sealed=chat_sealed)
+    _, public_id, chat_sealed, channel = rows[0]
+    address = Conversation(id=conversation_id, public_id=public_id, chat_sealed=chat_sealed, channel=channel)
     return address, [row[0] for row in rows]
 
 

@@ -21,6 +21,7 @@ class Sealed(StrEnum):
     CHAIN = "chain"  # the transcript's chain key
     STAFF_CHAT = "staff-chat"  # a staff member's private chat address
     PARKED = "parked"  # an update no handler could apply, kept for replay
+    WEB_RESUME = "web-resume"  # a web chat user id, reached by a resume code
 
     def of(self, owner: object) -> str:
         """The context for the value of this kind that belongs to `owner` (a case id, a staff id, a ref)."""

@@ -41,11 +41,11 @@ async def cases_list(sessions: Sessions) -> str:
         found = await repo.cases(session)
     if not found:
         return "no case"
-    lines = [f"{'case':<10}  {'started':<16}  {'language':<8}  {'status':<8}  urgency"]
+    lines = [f"{'case':<10}  {'started':<16}  {'channel':<8}  {'language':<8}  {'status':<8}  urgency"]
     for case in found:
         urgency = "URGENT" if case.urgent else "-"
         lines.append(
-            f"{case.public_id:<10}  {case.created_at:%Y-%m-%d %H:%M}  {case.language or '-':<8}  "
+            f"{case.public_id:<10}  {case.created_at:%Y-%m-%d %H:%M}  {case.channel:<8}  {case.language or '-':<8}  "
             f"{case.status:<8}  {urgency}"
         )
     return "\n".join(lines)

@@ -71,6 +71,9 @@ class WebSettings:
     title: str = DEFAULT_WEB_TITLE
     #: CSP frame-ancestors: who may show the pages in a frame ("'none'": no one).
     frame_ancestors: str = "'none'"
+    #: Proxies whose X-Forwarded-For is believed (the operator's TLS proxy): the web chat's
+    #: per-address limits then count the address the proxy saw, not the proxy's own.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
 
     @property
     def secure(self) -> bool:
@@ -149,6 +152,7 @@ _KNOWN = {
     "web_exit_url",
     "web_title",
     "web_frame_ancestors",
+    "web_trusted_proxies",
 } | LIMIT_SETTINGS
 
 
@@ -305,7 +309,26 @@ def _web(values: dict[str, str]) -> WebSettings:
             "ACCUEIL_WEB_FRAME_ANCESTORS must be 'none', 'self' or https:// origins separated by spaces "
             f"(got {frames!r})"
         )
-    return WebSettings(listen, public_url, chat == "on", exit_url, title[:60], frames)
+    proxies = _networks(values.pop("web_trusted_proxies", "127.0.0.1,::1"))
+    return WebSettings(listen, public_url, chat == "on", exit_url, title[:60], frames, proxies)
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """ACCUEIL_WEB_TRUSTED_PROXIES: addresses or networks separated by commas, or none."""
+    if raw.strip().lower() == "none":
+        return ()
+    found = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(
+                "ACCUEIL_WEB_TRUSTED_PROXIES must be addresses or networks separated by commas, e.g. "
+                f"127.0.0.1,10.0.0.0/8, or none (got {part!r})"
+            ) from exc
+    return tuple(found)
 
 
 def _is_token(value: str) -> bool:

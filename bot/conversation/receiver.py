@@ -210,9 +210,9 @@ class Receiver:
     async def _tell(self, inbound: Inbound) -> None:
         """'Your message is kept', straight to a chat that has no conversation to queue it in."""
         try:
-            await self.outbox.sender.deliver(
-                inbound.chat, OutItem(kind="message", text=self.guard.error_text(inbound.language_hint))
-            )
+            sender = self.outbox.senders.get(inbound.channel, self.outbox.sender)  # the person's own channel
+            kept = OutItem(kind="message", text=self.guard.error_text(inbound.language_hint))
+            await sender.deliver(inbound.chat, kept)
         except Exception as exc:  # best effort: the update itself is kept
             log.warning("the person could not be told their message is kept (%s)", describe(exc))
 

@@ -145,6 +145,7 @@ class Cases:
             since=conversation.queued_at,
             now=now,
             again=conversation.announcements > 0,
+            channel=conversation.channel,
         )
         claim = StaffPress("claim", conversation.public_id).data()
         await self.notifier.announce(session, conversation, text, [[(texts.CLAIM_BUTTON, claim)]], now)

@@ -35,6 +35,10 @@ HELP = (
 )
 
 
+#: How the staff are told where a person writes from.
+CHANNELS = {"telegram": "Telegram", "web": "chat web", "terminal": "terminal"}
+
+
 def language_line(catalogs: Catalogs, language: str | None) -> str:
     if language is None or (language not in catalogs and not catalogs.has_machine(language)):
         return f"Langue : {language or 'non choisie'} (pas de catalogue)"
@@ -67,11 +71,13 @@ def notice(
     since: datetime | None,
     now: datetime,
     again: bool,
+    channel: str = "telegram",
 ) -> str:
     """The staff group's announcement: nothing the person said, only what routes the case."""
     head = "Rappel : dossier en attente" if again else "Nouveau dossier"
     lines = [
         f"{'🔴 URGENT — ' if urgent else ''}{head} {case}",
+        f"Canal : {CHANNELS.get(channel, channel)}",
         language,
         f"Interprète : {'nécessaire' if interpreter else 'non'}",
         f"Besoins : {', '.join(SERVICES.get(n, n) for n in needs) or 'non précisés'}",

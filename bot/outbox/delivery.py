@@ -177,7 +177,8 @@ class Outbox:
             return False
         if not isinstance(exc, RetryLater):
             log.warning("delivery to %s failed: %s", _describe(destination), exc, extra={"case": case})
-        await self._retry(session, message.id, message.attempts, getattr(exc, "after", None), case)
+        away = isinstance(exc, RetryLater) and exc.away
+        await self._retry(session, message.id, message.attempts, getattr(exc, "after", None), case, quiet=away)
         return False
 
     def _halt(self, exc: TokenRevoked) -> None:
@@ -241,10 +242,17 @@ class Outbox:
         return await repo.sent_question(session, conversation.id, turn)
 
     async def _retry(
-        self, session: AsyncSession, message_id: int, attempts: int, after: float | None, case: str
+        self,
+        session: AsyncSession,
+        message_id: int,
+        attempts: int,
+        after: float | None,
+        case: str,
+        *,
+        quiet: bool = False,
     ) -> None:
         attempts += 1
-        if attempts >= self.max_attempts:
+        if attempts >= self.max_attempts and not quiet:
             log.error(
                 "message still undelivered after %d attempts; will keep trying every 5 minutes",
                 attempts,

@@ -224,6 +224,13 @@ def test_web_side_defaults_listen_on_loopback_with_a_neutral_face() -> None:
     assert web.title == "Chat"
     assert web.frame_ancestors == "'none'"
     assert web.secure is False
+    assert web.trusted_proxies == ("127.0.0.1/32", "::1/128")
+
+
+def test_trusted_proxies_are_read_as_networks() -> None:
+    web = load_settings({"ACCUEIL_WEB_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}).web
+    assert web.trusted_proxies == ("10.0.0.0/8", "192.168.1.7/32")
+    assert load_settings({"ACCUEIL_WEB_TRUSTED_PROXIES": "none"}).web.trusted_proxies == ()
 
 
 def test_web_side_settings_are_read_and_checked() -> None:
@@ -253,6 +260,7 @@ def test_web_side_settings_are_read_and_checked() -> None:
         ("ACCUEIL_WEB_CHAT", "maybe", "on or off"),
         ("ACCUEIL_WEB_EXIT_URL", "javascript:alert(1)", "ACCUEIL_WEB_EXIT_URL"),
         ("ACCUEIL_WEB_FRAME_ANCESTORS", "* 'unsafe-inline'", "ACCUEIL_WEB_FRAME_ANCESTORS"),
+        ("ACCUEIL_WEB_TRUSTED_PROXIES", "proxy.local", "ACCUEIL_WEB_TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_web_setting_is_named(name: str, value: str, says: str) -> None:
