@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 DEV_KEYS := dev-keys
 
-.PHONY: install web run dev-key test test-postgres lint typecheck check lock clean
+.PHONY: install web screenshots run dev-key test test-postgres lint typecheck check lock clean
 
 install: $(STAMP)
 
@@ -49,6 +49,13 @@ dev-key: $(STAMP)
 			$(DEV_KEYS)/dev.key.pub --association-key $(DEV_KEYS)/association.key >/dev/null && \
 		$(VENV)/bin/accueil keys add $(DEV_KEYS)/dev.key.pub --label "DEVELOPMENT ONLY" >/dev/null; \
 	fi
+
+## The pictures in docs/ (the web chat in English and Arabic, the console's queue and a case), taken
+## by the browser tests with made-up data; a plain `make test` saves them in its own temporary folders.
+screenshots: $(STAMP) web
+	ACCUEIL_SCREENSHOTS=docs $(PY) -m pytest -q -k "sqlite" \
+		tests/web/test_chat_browser.py::test_a_whole_intake_handed_off_and_answered_from_telegram \
+		tests/console/test_console_browser.py::test_a_caseworker_works_a_case_end_to_end_in_the_browser
 
 ## The whole test suite (PostgreSQL tests run when ACCUEIL_TEST_POSTGRES_URL answers).
 test: $(STAMP) web

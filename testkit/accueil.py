@@ -17,8 +17,10 @@ def accueil_argv(*args: str) -> list[str]:
 
 
 def operator_env(**values: str) -> dict[str, str]:
-    """This process's environment without any ACCUEIL_* variable, then `values`."""
+    """This process's environment without any ACCUEIL_* variable, then `values`. The web side is off
+    unless `values` sets ACCUEIL_WEB_LISTEN (each test that serves it picks a free port)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCUEIL_")}
+    env["ACCUEIL_WEB_LISTEN"] = "off"
     env.update(values)
     return env
 

@@ -11,6 +11,7 @@ test can show that nothing left the page's own origin and that no secret crossed
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -39,6 +40,14 @@ SKIP_REASON = (
     "browser tests need Debian's Chromium at /usr/bin/chromium "
     "(`apt-get install -y chromium chromium-driver`; `.ci/run` installs it)"
 )
+
+
+def screenshot(name: str, elsewhere: Path) -> Path:
+    """Where a test saves the picture `name`: docs/ under `make screenshots` (ACCUEIL_SCREENSHOTS=docs),
+    else `elsewhere` (the test's own folder), so a test run leaves the tree as it was."""
+    if os.environ.get("ACCUEIL_SCREENSHOTS") == "docs":
+        return Path(__file__).resolve().parents[1] / "docs" / name
+    return elsewhere / name
 
 
 def _executable() -> Path | None:

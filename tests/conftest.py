@@ -18,6 +18,9 @@ from storage.crypto import RecipientPrivateKey
 from testkit.databases import create_postgres_database, drop_postgres_database, register_recipient
 
 POSTGRES_URL = os.environ.get("ACCUEIL_TEST_POSTGRES_URL")
+# `accueil run` started by a test serves no web side (port 8090 is no test's to take) unless the test
+# gives ACCUEIL_WEB_LISTEN a free port itself.
+os.environ.setdefault("ACCUEIL_WEB_LISTEN", "off")
 SKIP_POSTGRES = "PostgreSQL tests need ACCUEIL_TEST_POSTGRES_URL (`.ci/run` sets it when 127.0.0.1:5432 answers)"
 
 

@@ -63,7 +63,7 @@ class WebSettings:
     #: HOST:PORT, or None when ACCUEIL_WEB_LISTEN=off.
     listen: tuple[str, int] | None = ("127.0.0.1", DEFAULT_WEB_PORT)
     #: The address people use (behind the operator's TLS proxy), for the links the bot prints.
-    public_url: str = f"http://127.0.0.1:{DEFAULT_WEB_PORT}"
+    public_url: str = f"http://localhost:{DEFAULT_WEB_PORT}"
     chat: bool = True
     #: Where the web chat's quick exit goes: a neutral page of the operator's choosing.
     exit_url: str = DEFAULT_EXIT_URL
@@ -290,7 +290,9 @@ def _web(values: dict[str, str]) -> WebSettings:
         if not port.isdigit() or int(port) > 65535:
             raise ConfigError(f"ACCUEIL_WEB_LISTEN must be HOST:PORT, or off (got {listen_raw!r})")
         listen = (host.strip("[]") or "127.0.0.1", int(port))
-    default_url = f"http://{listen[0]}:{listen[1]}" if listen else ""
+    # Passkeys need a host name: on this machine's loopback the console is reached as localhost.
+    host = "localhost" if listen and listen[0] in ("127.0.0.1", "::1", "localhost") else (listen[0] if listen else "")
+    default_url = f"http://{host}:{listen[1]}" if listen else ""
     public_url = values.pop("web_public_url", default_url).rstrip("/")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise ConfigError(

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from bot.errors import ConfigError
+
 log = logging.getLogger("accueil.web")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,7 +126,14 @@ class WebServer:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.close()
+            raise ConfigError(
+                f"the web side cannot listen on {self.options.host}:{self.options.port} ({exc.strerror}): "
+                "set ACCUEIL_WEB_LISTEN to a free HOST:PORT, or to off"
+            ) from exc
         host, port = self._runner.addresses[0][:2]
         return f"http://{host}:{port}"
 

@@ -219,7 +219,7 @@ def test_repr_never_shows_the_secrets(tmp_path: Path) -> None:
 def test_web_side_defaults_listen_on_loopback_with_a_neutral_face() -> None:
     web = load_settings({}).web
     assert web.listen == ("127.0.0.1", 8090)
-    assert web.public_url == "http://127.0.0.1:8090"
+    assert web.public_url == "http://localhost:8090"
     assert web.chat is True
     assert web.title == "Chat"
     assert web.frame_ancestors == "'none'"

@@ -22,7 +22,7 @@ from bot.console.pages import DIST
 from bot.transcript import keyfiles
 from storage.crypto import RecipientPrivateKey
 from storage.models import Transcript, TranscriptEntry
-from testkit.browser import chromium, needs_chromium, page_in
+from testkit.browser import chromium, needs_chromium, page_in, screenshot
 from testkit.staffed import MARIE_ID, SAMIRA, SAMIRA_ID, words
 from tests.console.conftest import Served, serving_console
 
@@ -66,6 +66,7 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
     settings: Settings, recipient: RecipientPrivateKey, tmp_path: Path
 ) -> None:
     key_file = tmp_path / "marie.key"
+    shots = tmp_path
     keyfiles.write_private(key_file, recipient, PASSPHRASE)
     async with serving_console(settings) as served:
         team = served.team
@@ -99,7 +100,7 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
             await page.get_by_role("button", name="Oublier la clé").wait_for()
             assert (await page.locator("#key-state").inner_text()).startswith(f"Clé ouverte : {recipient.key_id}")
             assert await page.locator("#case-actions").is_hidden()
-            await page.screenshot(path=str(DOCS / "console-queue.png"))
+            await page.screenshot(path=str(screenshot("console-queue.png", shots)))
 
             # Claim; the summary and the transcript are read in the browser.
             await waiting.first.click()
@@ -136,7 +137,7 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
             await page.get_by_role("button", name="Inviter", exact=True).click()
             await page.get_by_text("Interprète invité·e.").wait_for()
             await team.said_to(SAMIRA, f"vous invite sur le dossier {case}")
-            await page.screenshot(path=str(DOCS / "console-case.png"), full_page=True)
+            await page.screenshot(path=str(screenshot("console-case.png", shots)), full_page=True)
 
             # Export: made in the page from the decrypted entries, downloaded, never sent back.
             async with page.expect_download() as waiting_download:

@@ -24,12 +24,12 @@ from sqlalchemy import select
 
 from bot.app.compose import Core
 from bot.app.logs import JsonFormatter
-from bot.app.settings import PROJECT_ROOT, Settings
+from bot.app.settings import Settings
 from bot.channels.web import WebChat
 from bot.channels.web.proof import BITS
 from bot.engine import Msg
 from storage.models import Conversation, OutboxMessage
-from testkit.browser import Recorder, chromium, needs_chromium, page_in
+from testkit.browser import Recorder, chromium, needs_chromium, page_in, screenshot
 from testkit.staffed import MARIE, Team, staffed_bot
 from testkit.webchat import neutral_site, web_chat
 
@@ -121,8 +121,10 @@ async def test_a_whole_intake_handed_off_and_answered_from_telegram(
     label: str,
     direction: str,
     marker: str,
+    tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    shots = tmp_path
     team, base, _ = staffed
     # What the person types: plain words, made unique (a canary) by the number at the end.
     canary = f"{WORDS[language]} {secrets.randbelow(10**8):08d}"
@@ -147,7 +149,7 @@ async def test_a_whole_intake_handed_off_and_answered_from_telegram(
         await reply.wait_for(timeout=2000)
         assert time.monotonic() - sent < 2.0
         assert marker in await reply.inner_text()
-        await page.screenshot(path=str(PROJECT_ROOT / "docs" / f"web-chat-{language}.png"), full_page=False)
+        await page.screenshot(path=str(screenshot(f"web-chat-{language}.png", shots)), full_page=False)
 
         assert recorder.origins() == {base}
         assert await page.evaluate("document.cookie") == ""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import admin, staff
 from bot.app import keys as key_commands
-from bot.app.cli.run import run_telegram, shell
+from bot.app.cli.run import run, shell
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
 from bot.channels.telegram.direct import send_now
@@ -75,13 +75,14 @@ async def _shell(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_token is None:
         print(
-            "No ACCUEIL_TELEGRAM_TOKEN is set, so the intake opens here in the terminal.\n"
-            "To run the Telegram bot: get a token from @BotFather, then\n"
-            "  ACCUEIL_TELEGRAM_TOKEN=123456:ABC... make run\n",
+            "No ACCUEIL_TELEGRAM_TOKEN is set: the web side only (the console, and the web chat unless "
+            "ACCUEIL_WEB_CHAT=off).\n"
+            "To run the Telegram bot too: get a token from @BotFather, then\n"
+            "  ACCUEIL_TELEGRAM_TOKEN=123456:ABC... make run\n"
+            "To try the intake in this terminal: .venv/bin/accueil shell\n",
             file=sys.stderr,
         )
-        return await shell(settings, None)
-    return await run_telegram(settings, allow_development_key=args.allow_development_key)
+    return await run(settings, allow_development_key=args.allow_development_key)
 
 
 async def _staff(args: argparse.Namespace, settings: Settings) -> int:

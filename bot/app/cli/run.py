@@ -8,13 +8,16 @@ import logging
 import signal
 import sys
 
-from bot.app import admin, checks
+from bot.app import admin, checks, web
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
+from bot.channels.base import OutItem
+from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+from bot.channels.telegram.runner import serve_webhook
 from bot.channels.terminal import TerminalSender, run_shell
 from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
-from bot.errors import ConfigError
+from bot.errors import ConfigError, RetryLater
 from bot.outbox.delivery import Outbox
 from bot.transcript import heads
 from storage import transcripts
@@ -92,12 +95,18 @@ async def shell(settings: Settings, language: str | None) -> int:
         await core.close()
 
 
-async def run_telegram(settings: Settings, *, allow_development_key: bool = False) -> int:
-    from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
-    from bot.channels.telegram.runner import serve_webhook
+class StaffUnreachable:
+    """The staff's chats with no Telegram token: what is queued for them waits (kept, retried) until
+    the bot runs with a token; caseworkers meanwhile work in the console."""
 
-    assert settings.telegram_token is not None
-    core = await build_core(settings)
+    async def deliver(self, chat: str, item: OutItem) -> str | None:
+        raise RetryLater("staff chats are reached through Telegram, and no ACCUEIL_TELEGRAM_TOKEN is set", 300.0)
+
+
+def _telegram(core: Core) -> TelegramChannel | None:
+    settings = core.settings
+    if settings.telegram_token is None:
+        return None
     options = TelegramOptions(
         token=settings.telegram_token.reveal(),
         api_base=settings.telegram_api_base,
@@ -105,41 +114,80 @@ async def run_telegram(settings: Settings, *, allow_development_key: bool = Fals
         limits=settings.limits,
         paced=True,
     )
-    channel = TelegramChannel(Parts(core.service, core.sessions, core.keys, core.clock, core.announce), options)
+    return TelegramChannel(Parts(core.service, core.sessions, core.keys, core.clock, core.announce), options)
+
+
+async def _updates(channel: TelegramChannel | None, settings: Settings, stop: asyncio.Event) -> None:
+    """Telegram's updates (polled, or by webhook) until `stop`; with no Telegram, just wait for `stop`."""
+    if channel is None:
+        log.info("no ACCUEIL_TELEGRAM_TOKEN: serving the web side only")
+        await stop.wait()
+        return
+    name = await channel.start()
+    if settings.staff_chat_id is None:
+        log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
+    log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
+    if not settings.webhook_url:
+        await channel.poll(stop)
+        return
+    assert settings.webhook_secret is not None
+    host, port = settings.webhook_host_port
+    await serve_webhook(
+        channel.bot,
+        channel.dispatcher,
+        url=settings.webhook_url,
+        secret=settings.webhook_secret.reveal(),
+        host=host,
+        port=port,
+        stop=stop,
+    )
+
+
+async def run(settings: Settings, *, allow_development_key: bool = False) -> int:
+    """The long-running bot: Telegram (with a token) and the web side (unless ACCUEIL_WEB_LISTEN=off),
+    in one process and one event loop, until SIGTERM or SIGINT."""
+    core = await build_core(settings)
+    channel = _telegram(core)
+    outbox = channel.outbox if channel is not None else core.outbox(StaffUnreachable())
+    parts = web.parts(core, outbox) if settings.web.listen is not None else {}
+    server = web.server(settings, parts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await ready_to_serve(core, allow_development_key=allow_development_key)
-        name = await channel.start()
+        if channel is None and server is None:
+            raise ConfigError(
+                "nothing to serve: set ACCUEIL_TELEGRAM_TOKEN, or leave ACCUEIL_WEB_LISTEN on "
+                "(`accueil shell` opens the intake in this terminal)"
+            )
+        # A public bot refuses the development key; `make run` on this machine (no token, no https) allows it.
+        local = channel is None and not settings.web.secure
+        await ready_to_serve(core, allow_development_key=allow_development_key or local)
+        if server is not None:
+            await server.start()
+            web.announce(settings, parts)
         tasks = [
-            *channel.housekeeping(stop),
+            *(channel.housekeeping(stop) if channel is not None else [asyncio.create_task(outbox.run(stop))]),
+            *(task for part in parts.values() for task in part.housekeeping(stop)),
             asyncio.create_task(_retention(core, stop)),
             asyncio.create_task(intake_expiry(core, stop)),
         ]
-        if settings.staff_chat_id is None:
-            log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
-        log.info("bot started", extra={"bot": name, "mode": "webhook" if settings.webhook_url else "polling"})
-        if settings.webhook_url:
-            assert settings.webhook_secret is not None
-            host, port = settings.webhook_host_port
-            await serve_webhook(
-                channel.bot,
-                channel.dispatcher,
-                url=settings.webhook_url,
-                secret=settings.webhook_secret.reveal(),
-                host=host,
-                port=port,
-                stop=stop,
-            )
-        else:
-            await channel.poll(stop)
+        await _updates(channel, settings, stop)
         stop.set()
         log.info("stopping: delivering what is in flight")
-        await channel.finish(tasks)
+        if channel is not None:
+            await channel.finish(tasks)
+        else:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=20.0)
         log.info("bot stopped")
         return 0
     finally:
-        await channel.close()
+        stop.set()
+        if server is not None:
+            await server.close()
+        for part in parts.values():
+            await part.close()
+        if channel is not None:
+            await channel.close()
         await core.close()
