@@ -130,8 +130,8 @@ def test_a_telegram_bot_refuses_the_development_key_unless_told(tmp_path: Path) 
     assert allowed.returncode == 2 and "cannot reach the Bot API" in allowed.stderr
     assert "development key" not in allowed.stderr
 
-    # The terminal intake (no token) is not concerned.
-    shell = _accueil(data_dir, "run")
+    # The terminal intake is not concerned.
+    shell = _accueil(data_dir, "shell")
     assert shell.returncode == 0 and "development key" not in shell.stderr
 
     # Once a caseworker's key is registered and the development key revoked, the bot starts.
