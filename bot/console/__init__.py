@@ -88,7 +88,6 @@ class Console:
         self.closing = asyncio.Event()
         #: How often the live stream reads the database, in seconds.
         self.live_interval = 1.0
-        self._deliveries: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[never_framed, make_guard(self)])
@@ -139,15 +138,7 @@ class Console:
 
     def deliver(self, conversation_id: int) -> None:
         """Send what a console action queued (to the person, to colleagues), without holding the answer."""
-        task = asyncio.create_task(self._flush(conversation_id))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
-
-    async def _flush(self, conversation_id: int) -> None:
-        try:
-            await self.outbox.flush(conversation_id)
-        except Exception:  # the outbox's own retry loop delivers it later
-            log.exception("delivering after a console action failed; the outbox retries")
+        self.outbox.flush_soon(conversation_id)
 
     def housekeeping(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
         return [asyncio.create_task(self._sweep(stop))]
@@ -164,9 +155,7 @@ class Console:
 
     async def close(self) -> None:
         self.closing.set()
-        for task in list(self._deliveries):
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=5)
+        await self.outbox.drain(5.0)
 
 
 __all__ = ["Console"]

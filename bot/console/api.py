@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -32,6 +33,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SAFE = ("GET", "HEAD")
 SIGNED = web.RequestKey("signed", auth.Signed)
 MEMBER = web.RequestKey("member", Staff)
+#: Checks a passkey's answer (the request body, its credential, now) and gives the staff id it proves.
+Verify = Callable[[dict[str, Any], dict[str, Any], datetime], Awaitable[int]]
 
 
 def failure(status: int, reason: str) -> web.HTTPException:
@@ -130,29 +133,30 @@ class Api:
         return web.json_response(options)
 
     async def enrol_verify(self, request: web.Request) -> web.StreamResponse:
-        self._limit(request)
-        body = await _body(request)
-        credential = body.get("credential")
-        if not isinstance(credential, dict):
-            raise failure(400, "The request was not understood.")
-        try:
-            staff_id = await self.console.passkeys.enrol(str(body.get("token", "")), credential, self.core.clock())
-        except PasskeyError as exc:
-            raise failure(exc.status, exc.reason) from exc
-        return self._signed_in(staff_id)
+        passkeys = self.console.passkeys
+        return await self._verified(
+            request, lambda body, credential, now: passkeys.enrol(str(body.get("token", "")), credential, now)
+        )
 
     async def signin_options(self, request: web.Request) -> web.StreamResponse:
         self._limit(request)
         return web.json_response(self.console.passkeys.signin_options())
 
     async def signin_verify(self, request: web.Request) -> web.StreamResponse:
+        passkeys = self.console.passkeys
+        return await self._verified(
+            request, lambda body, credential, now: passkeys.signin(str(body.get("ceremony", "")), credential, now)
+        )
+
+    async def _verified(self, request: web.Request, verify: Verify) -> web.StreamResponse:
+        """A passkey's answer (enrolment or sign-in), checked: a session for whom it proves, or a refusal."""
         self._limit(request)
         body = await _body(request)
         credential = body.get("credential")
         if not isinstance(credential, dict):
             raise failure(400, "The request was not understood.")
         try:
-            staff_id = await self.console.passkeys.signin(str(body.get("ceremony", "")), credential, self.core.clock())
+            staff_id = await verify(body, credential, self.core.clock())
         except PasskeyError as exc:
             raise failure(exc.status, exc.reason) from exc
         return self._signed_in(staff_id)

@@ -72,7 +72,6 @@ class Receiver:
         self.monotonic = monotonic
         self.guard = Guard(service, conversations_per_day=conversations_per_day, clock=service.clock)
         self.parking = Parking(service.keys, service.clock)
-        self._deliveries: set[asyncio.Task[None]] = set()
 
     @classmethod
     def with_limits(
@@ -225,18 +224,10 @@ class Receiver:
             log.warning("the WAL could not be checkpointed after a handoff (%s)", describe(exc))
 
     async def _deliver(self, conversation_id: int) -> None:
-        if not self.background:
-            await self._flush(conversation_id)
-            return
-        task = asyncio.create_task(self._flush(conversation_id))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
-
-    async def _flush(self, conversation_id: int) -> None:
-        try:
-            await self.outbox.flush(conversation_id)
-        except Exception as exc:  # committed: the outbox's retry loop sends it later
-            log.warning("replies left in the outbox for the retry loop (%s)", describe(exc))
+        if self.background:
+            self.outbox.flush_soon(conversation_id)
+        else:
+            await self.outbox.flush_quietly(conversation_id)
 
     async def settle(self, *, everything: bool = False) -> int:
         """Record how many messages each finished flood dropped (all floods, with `everything`)."""
@@ -262,10 +253,5 @@ class Receiver:
 
     async def drain(self, within: float = 20.0) -> None:
         """At shutdown: wait for replies being delivered (what is left stays queued), record floods."""
-        if self._deliveries:
-            _, late = await asyncio.wait(set(self._deliveries), timeout=within)
-            for task in late:
-                task.cancel()
-            if late:
-                log.warning("shutting down with replies still queued; they are sent at the next start")
+        await self.outbox.drain(within)
         await self.settle(everything=True)

@@ -74,6 +74,8 @@ class Outbox:
         self._asked: OrderedDict[tuple[str, int], str] = OrderedDict()
         #: Set when the channel refused the bot's token: nothing is sent any more, everything is kept.
         self.halted: TokenRevoked | None = None
+        #: Flushes running in the background (`flush_soon`), awaited by `drain` at shutdown.
+        self._background: set[asyncio.Task[None]] = set()
 
     def route(self, channel: str, sender: Sender) -> None:
         """Deliver to people who came through `channel` with `sender` (staff chats stay on the default one)."""
@@ -83,6 +85,30 @@ class Outbox:
         if destination == repo.VICTIM:
             return self.senders.get(conversation.channel, self.sender)
         return self.sender
+
+    def flush_soon(self, conversation_id: int) -> None:
+        """`flush_quietly` in the background: the caller (an update, a console action) does not wait for
+        one chat's paced sends."""
+        task = asyncio.create_task(self.flush_quietly(conversation_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def flush_quietly(self, conversation_id: int) -> None:
+        """`flush`, after a commit: a failure leaves the messages queued for the retry loop (`run`)."""
+        try:
+            await self.flush(conversation_id)
+        except Exception as exc:  # committed: the retry loop sends it later
+            log.warning("replies left in the outbox for the retry loop (%s)", describe(exc))
+
+    async def drain(self, within: float = 20.0) -> None:
+        """At shutdown: wait for the background flushes (what is left stays queued for the next start)."""
+        if not self._background:
+            return
+        _, late = await asyncio.wait(set(self._background), timeout=within)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("shutting down with replies still queued; they are sent at the next start")
 
     async def flush(self, conversation_id: int) -> None:
         """Send what is due for one conversation, in order; stop at the first failure."""
