@@ -20,21 +20,12 @@ import aiohttp
 from aiohttp import web
 
 from bot.app.compose import Core
-from bot.channels.base import OutItem
 from bot.channels.web import WebChat
 from bot.channels.web.proof import solve
-from bot.errors import RetryLater
-from bot.outbox.delivery import Outbox
+from bot.outbox.delivery import Outbox, StaffUnreachable
 from testkit.web import serving
 
 Event = dict[str, Any]
-
-
-class NoStaffChannel:
-    """The default sender of an outbox with no staff channel: staff messages wait."""
-
-    async def deliver(self, chat: str, item: OutItem) -> str | None:
-        raise RetryLater("no staff channel in this test", after=60.0)
 
 
 @contextlib.asynccontextmanager
@@ -47,7 +38,7 @@ async def web_chat(
 ) -> AsyncIterator[tuple[str, WebChat]]:
     """Yields (base URL, the WebChat); the chat's page is at base + "/chat/"."""
     own = outbox is None
-    used = outbox if outbox is not None else core.outbox(NoStaffChannel())
+    used = outbox if outbox is not None else core.outbox(StaffUnreachable(after=60.0))
     chat = WebChat(core, used, proof_bits=proof_bits)
     stop = asyncio.Event()
     tasks = chat.housekeeping(stop)

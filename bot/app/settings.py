@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.app.web_settings import WebSettings, web_settings
 from bot.conversation.limits import SETTING_NAMES as LIMIT_SETTINGS
 from bot.conversation.limits import Limits, parse_limits
 from bot.errors import ConfigError
 from bot.handoff.hours import OfficeHours, parse_office_hours
 
 DEFAULT_OFFICE_HOURS = "mon-fri 09:00-18:00"
-DEFAULT_WEB_PORT = 8090
-#: A page that says nothing about why someone was here.
-DEFAULT_EXIT_URL = "https://www.google.com/"
-DEFAULT_WEB_TITLE = "Chat"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "ACCUEIL_"
 MIN_WEBHOOK_SECRET = 32
@@ -54,31 +51,6 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    """Where the web side listens and how it presents itself."""
-
-    #: HOST:PORT, or None when ACCUEIL_WEB_LISTEN=off.
-    listen: tuple[str, int] | None = ("127.0.0.1", DEFAULT_WEB_PORT)
-    #: The address people use (behind the operator's TLS proxy), for the links the bot prints.
-    public_url: str = f"http://localhost:{DEFAULT_WEB_PORT}"
-    chat: bool = True
-    #: Where the web chat's quick exit goes: a neutral page of the operator's choosing.
-    exit_url: str = DEFAULT_EXIT_URL
-    #: The web chat's title in the browser's tab: neutral unless the operator writes otherwise.
-    title: str = DEFAULT_WEB_TITLE
-    #: CSP frame-ancestors: who may show the pages in a frame ("'none'": no one).
-    frame_ancestors: str = "'none'"
-    #: Proxies whose X-Forwarded-For is believed (the operator's TLS proxy): the web chat's
-    #: per-address limits then count the address the proxy saw, not the proxy's own.
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
-
-    @property
-    def secure(self) -> bool:
-        """Served over https (by the operator's proxy): cookies carry `Secure`."""
-        return self.public_url.startswith("https://")
 
 
 @dataclass(frozen=True)
@@ -151,6 +123,7 @@ _KNOWN = {
     "web_chat",
     "web_exit_url",
     "web_title",
+    "web_icon",
     "web_frame_ancestors",
     "web_trusted_proxies",
 } | LIMIT_SETTINGS
@@ -200,7 +173,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str | N
         values.pop("holidays", ""),
     )
     limits = parse_limits(values)
-    web = _web(values)
+    web = web_settings(values)
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -280,57 +253,6 @@ def _telegram(values: dict[str, str]) -> _Telegram:
     if token is not None and ":" not in token:
         raise ConfigError("ACCUEIL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC...) from @BotFather")
     return _Telegram(token, api_base, webhook_url, webhook_secret, listen)
-
-
-def _web(values: dict[str, str]) -> WebSettings:
-    listen_raw = values.pop("web_listen", f"127.0.0.1:{DEFAULT_WEB_PORT}").strip()
-    listen: tuple[str, int] | None = None
-    if listen_raw.lower() != "off":
-        host, _, port = listen_raw.rpartition(":")
-        if not port.isdigit() or int(port) > 65535:
-            raise ConfigError(f"ACCUEIL_WEB_LISTEN must be HOST:PORT, or off (got {listen_raw!r})")
-        listen = (host.strip("[]") or "127.0.0.1", int(port))
-    # Passkeys need a host name: on this machine's loopback the console is reached as localhost.
-    host = "localhost" if listen and listen[0] in ("127.0.0.1", "::1", "localhost") else (listen[0] if listen else "")
-    default_url = f"http://{host}:{listen[1]}" if listen else ""
-    public_url = values.pop("web_public_url", default_url).rstrip("/")
-    if public_url and not public_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"ACCUEIL_WEB_PUBLIC_URL must be an http(s) URL, e.g. https://aide.example.org (got {public_url!r})"
-        )
-    chat = values.pop("web_chat", "on").strip().lower()
-    if chat not in ("on", "off"):
-        raise ConfigError(f"ACCUEIL_WEB_CHAT must be on or off (got {chat!r})")
-    exit_url = values.pop("web_exit_url", DEFAULT_EXIT_URL).strip()
-    if not exit_url.startswith(("https://", "http://", "/")):
-        raise ConfigError(f"ACCUEIL_WEB_EXIT_URL must be an http(s) URL or a path on this site (got {exit_url!r})")
-    title = values.pop("web_title", DEFAULT_WEB_TITLE).strip() or DEFAULT_WEB_TITLE
-    frames = values.pop("web_frame_ancestors", "'none'").strip() or "'none'"
-    if not re.fullmatch(r"'none'|'self'|(https://[A-Za-z0-9.:*-]+)( https://[A-Za-z0-9.:*-]+)*", frames):
-        raise ConfigError(
-            "ACCUEIL_WEB_FRAME_ANCESTORS must be 'none', 'self' or https:// origins separated by spaces "
-            f"(got {frames!r})"
-        )
-    proxies = _networks(values.pop("web_trusted_proxies", "127.0.0.1,::1"))
-    return WebSettings(listen, public_url, chat == "on", exit_url, title[:60], frames, proxies)
-
-
-def _networks(raw: str) -> tuple[str, ...]:
-    """ACCUEIL_WEB_TRUSTED_PROXIES: addresses or networks separated by commas, or none."""
-    if raw.strip().lower() == "none":
-        return ()
-    found = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            found.append(str(ipaddress.ip_network(part, strict=False)))
-        except ValueError as exc:
-            raise ConfigError(
-                "ACCUEIL_WEB_TRUSTED_PROXIES must be addresses or networks separated by commas, e.g. "
-                f"127.0.0.1,10.0.0.0/8, or none (got {part!r})"
-            ) from exc
-    return tuple(found)
 
 
 def _is_token(value: str) -> bool:

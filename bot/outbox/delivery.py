@@ -47,6 +47,18 @@ V = TypeVar("V")
 REMEMBERED = 4096
 
 
+class StaffUnreachable:
+    """The default sender when no channel reaches the staff (no Telegram token): what is queued for them
+    waits, kept and retried every `after` seconds, until the bot runs with a token; caseworkers meanwhile
+    work in the console."""
+
+    def __init__(self, after: float = 300.0) -> None:
+        self.after = after
+
+    async def deliver(self, chat: str, item: OutItem) -> str | None:
+        raise RetryLater("staff chats are reached through Telegram, and no ACCUEIL_TELEGRAM_TOKEN is set", self.after)
+
+
 class Outbox:
     def __init__(
         self,

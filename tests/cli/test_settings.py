@@ -260,6 +260,8 @@ def test_web_side_settings_are_read_and_checked() -> None:
         ("ACCUEIL_WEB_CHAT", "maybe", "on or off"),
         ("ACCUEIL_WEB_EXIT_URL", "javascript:alert(1)", "ACCUEIL_WEB_EXIT_URL"),
         ("ACCUEIL_WEB_FRAME_ANCESTORS", "* 'unsafe-inline'", "ACCUEIL_WEB_FRAME_ANCESTORS"),
+        ("ACCUEIL_WEB_ICON", "/etc/passwd", ".svg, .png or .ico"),
+        ("ACCUEIL_WEB_ICON", "/nowhere/icon.png", "cannot read /nowhere/icon.png"),
         ("ACCUEIL_WEB_TRUSTED_PROXIES", "proxy.local", "ACCUEIL_WEB_TRUSTED_PROXIES"),
     ],
 )

@@ -23,7 +23,7 @@ from bot.transcript import keyfiles
 from storage.crypto import RecipientPrivateKey
 from storage.models import Transcript, TranscriptEntry
 from testkit.browser import chromium, needs_chromium, page_in, screenshot
-from testkit.staffed import MARIE_ID, SAMIRA, SAMIRA_ID, words
+from testkit.staffed import MARIE, MARIE_ID, SAMIRA, SAMIRA_ID, words
 from tests.console.conftest import Served, serving_console
 
 pytestmark = [
@@ -119,9 +119,11 @@ async def test_a_caseworker_works_a_case_end_to_end_in_the_browser(
             assert team.render("ar", "handoff.machine_translated") in words(received)
             assert words(received) in await page.locator("#sent").inner_text()
 
-            # The person writes again: the words appear without reloading, within two seconds.
+            # The person writes again: the words appear without reloading, within two seconds of being
+            # written (the relay to Marie's Telegram chat follows the transcript's commit).
             victim.write(LIVE_CANARY)
-            await transcript.locator(".original").get_by_text(LIVE_CANARY).wait_for(timeout=4000)
+            await team.said_to(MARIE, "CANARY-9Q2M")
+            await transcript.locator(".original").get_by_text(LIVE_CANARY).wait_for(timeout=2000)
 
             # A photo the person sends is listed, and opened from the decrypted entry.
             team.api.user_sends_photo(victim.user_id, content=PHOTO)

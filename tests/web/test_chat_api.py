@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import admin
-from bot.app.compose import Core
+from bot.app.compose import Core, build_core
+from bot.app.settings import Settings
 from bot.translation.port import Route, Translation
 from storage.models import Conversation, ParkedUpdate, TranscriptEntry
 from testkit.webchat import ChatClient, web_chat
@@ -133,3 +137,21 @@ async def test_a_message_that_cannot_be_handled_is_kept_and_the_page_is_told(
         [parked] = (await session.execute(select(ParkedUpdate))).scalars().all()
     assert canary.encode() not in parked.payload_sealed
     assert canary not in "\n".join(record.getMessage() for record in caplog.records)
+
+
+async def test_the_operator_sets_the_pages_title_and_icon(settings: Settings, tmp_path: Path) -> None:
+    icon = tmp_path / "leaf.png"
+    icon.write_bytes(b"\x89PNG\r\n\x1a\n" + b"operator-icon" * 10)
+    own = replace(settings, web=replace(settings.web, title="Météo locale", icon=icon))
+    built = await build_core(own)
+    try:
+        async with web_chat(built) as (base, _), aiohttp.ClientSession() as http:
+            async with http.get(base + "/chat/") as response:
+                page = await response.text()
+            assert "<title>Météo locale</title>" in page
+            assert 'href="static/icon.png" type="image/png"' in page and "icon.svg" not in page
+            async with http.get(base + "/chat/static/icon.png") as response:
+                assert response.status == 200 and response.content_type == "image/png"
+                assert await response.read() == icon.read_bytes()
+    finally:
+        await built.close()

@@ -11,14 +11,13 @@ import sys
 from bot.app import admin, checks, web
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
-from bot.channels.base import OutItem
 from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
 from bot.channels.telegram.runner import serve_webhook
 from bot.channels.terminal import TerminalSender, run_shell
 from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
-from bot.errors import ConfigError, RetryLater
-from bot.outbox.delivery import Outbox
+from bot.errors import ConfigError
+from bot.outbox.delivery import Outbox, StaffUnreachable
 from bot.transcript import heads
 from storage import transcripts
 
@@ -93,14 +92,6 @@ async def shell(settings: Settings, language: str | None) -> int:
         return 0
     finally:
         await core.close()
-
-
-class StaffUnreachable:
-    """The staff's chats with no Telegram token: what is queued for them waits (kept, retried) until
-    the bot runs with a token; caseworkers meanwhile work in the console."""
-
-    async def deliver(self, chat: str, item: OutItem) -> str | None:
-        raise RetryLater("staff chats are reached through Telegram, and no ACCUEIL_TELEGRAM_TOKEN is set", 300.0)
 
 
 def _telegram(core: Core) -> TelegramChannel | None:

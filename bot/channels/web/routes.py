@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import engine
+from bot.app.web_settings import ICON_KINDS
 from bot.channels.base import parse_button
 from bot.channels.web.addresses import client_address
 from bot.channels.web.refusal import Refusal
@@ -82,6 +83,13 @@ def make_app(chat: WebChat) -> web.Application:
         .replace("{lang}", html.escape(first["lang"]))
     )
     files = {name: (STATIC / name).read_bytes() for name in FILES}
+    kinds = dict(FILES)
+    icon = chat.settings.icon
+    if icon is not None:  # the operator's own icon, read once at start
+        name = "icon" + icon.suffix.lower()
+        files[name], kinds[name] = icon.read_bytes(), ICON_KINDS[icon.suffix.lower()]
+        neutral = 'href="static/icon.svg" type="image/svg+xml"'
+        filled = filled.replace(neutral, f'href="static/{name}" type="{kinds[name]}"')
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=filled, content_type="text/html", charset="utf-8")
@@ -90,7 +98,7 @@ def make_app(chat: WebChat) -> web.Application:
         name = request.match_info["name"]
         if name not in files:
             raise refuse(404, "No such file.")
-        return web.Response(body=files[name], content_type=FILES[name])
+        return web.Response(body=files[name], content_type=kinds[name])
 
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
