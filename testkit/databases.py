@@ -1,16 +1,18 @@
-"""Databases for tests and benchmarks: a fresh PostgreSQL database per use, and the association's
-recipient key registered as `accueil keys init` does."""
+"""Databases for tests and benchmarks: a fresh PostgreSQL database per use, the association's
+recipient key registered as `accueil keys init` does, and a bare case to write a transcript to."""
 
 from __future__ import annotations
 
 import secrets
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utcnow
-from storage import transcripts
+from storage import repo, transcripts
 from storage.crypto import RecipientPrivateKey
 from storage.db import make_engine, session_factory, upgrade
+from storage.models import Conversation
 
 
 async def create_postgres_database(url: str) -> tuple[str, str]:
@@ -60,3 +62,26 @@ async def register_recipient(database_url: str, key: RecipientPrivateKey, label:
             await transcripts.add_recipient(session, key.key_id, label, key.public.raw, utcnow())
     finally:
         await engine.dispose()
+
+
+async def bare_case(
+    sessions: async_sessionmaker[AsyncSession], *keys: RecipientPrivateKey, language: str = "en"
+) -> Conversation:
+    """A case in intake, with no state and no transcript yet (`keys` registered as recipients first)."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        for key in keys:
+            await transcripts.add_recipient(session, key.key_id, "caseworker", key.public.raw, now)
+        conversation = Conversation(
+            public_id=repo.new_public_id(),
+            channel="telegram",
+            user_ref=secrets.token_hex(8),
+            chat_sealed=b"sealed chat",
+            language=language,
+            status="intake",
+            urgent=False,
+            interpreter_needed=False,
+            created_at=now,
+            updated_at=now,
+        )
+        return await repo.add_conversation(session, conversation)

@@ -17,7 +17,7 @@ from storage import transcripts as repo
 from storage.db import make_engine, session_factory
 from storage.models import TranscriptEntry
 from testkit.accueil import operator_env, run_accueil
-from tests.storage.test_transcripts_v2 import _case
+from testkit.databases import bare_case
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -69,7 +69,7 @@ def test_transcript_show_prints_a_cut_transcript_and_exits_2(tmp_path: Path) -> 
         sessions = session_factory(engine)
         keystore.attach(sessions, data_dir)
         try:
-            conversation = await _case(sessions)
+            conversation = await bare_case(sessions)
             entries = [Entry(who="victim", at="2026-12-03T10:00:00+00:00", kind="message", text=t) for t in "abcd"]
             async with sessions.begin() as session:
                 await TranscriptWriter(server).append(session, conversation, entries)

@@ -22,7 +22,7 @@ from storage import transcripts as repo
 from storage.crypto import AssociationKey, RecipientPrivateKey, ServerKey
 from storage.db import make_engine, session_factory, upgrade
 from storage.models import Conversation, TranscriptEntry, TranscriptEpochKey
-from tests.storage.test_transcripts_v2 import _case
+from testkit.databases import bare_case
 
 Sessions = async_sessionmaker[AsyncSession]
 SERVER = ServerKey(bytes(range(32)))
@@ -72,7 +72,7 @@ async def test_only_certified_keys_get_case_keys_and_the_others_are_named(
     await _register(sessions, injected, None)  # one INSERT, no certificate
     await _register(sessions, foreign, _certified(foreign, AssociationKey.generate()))  # another association
     await _register(sessions, copied, _certified(marie))  # Marie's certificate on another key
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     with caplog.at_level(logging.ERROR):
         await _append(sessions, conversation, "first", "second")
     assert await _wrapped_to(sessions, conversation) == {(1, marie.key_id)}
@@ -104,7 +104,7 @@ async def test_only_certified_keys_get_case_keys_and_the_others_are_named(
 
 async def test_no_certified_key_is_one_line_naming_the_command(sessions: Sessions) -> None:
     await _register(sessions, RecipientPrivateKey.generate(), None)
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     with pytest.raises(ConfigError, match="keys certify"):
         await _append(sessions, conversation, "words")
 
@@ -157,7 +157,7 @@ async def test_a_tail_cut_with_the_head_set_back_is_reported_by_the_server_mac_a
     monkeypatch.setenv("ACCUEIL_KEY_PASSPHRASE", PASSPHRASE)
     marie = RecipientPrivateKey.generate()
     await _register(sessions, marie, _certified(marie))
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     case = conversation.public_id
     await _append(sessions, conversation, "one", "two", "three", "four", "five")
     key_file = _key_file(tmp_path, marie)
@@ -187,7 +187,7 @@ async def test_the_bot_keeps_the_head_mac_and_a_rewritten_transcript_is_reported
     monkeypatch.setenv("ACCUEIL_KEY_PASSPHRASE", PASSPHRASE)
     marie = RecipientPrivateKey.generate()
     await _register(sessions, marie, _certified(marie))
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "one", "two")
     key_file = _key_file(tmp_path, marie)
     assert (await admin.transcript_checked(sessions, conversation.public_id, key_file, SERVER))[1] == []
@@ -209,7 +209,7 @@ async def test_no_key_is_wrapped_to_after_its_certificate_row_is_cleared(session
         row = await repo.recipient(session, paul.key_id)
         assert row is not None
         row.certificate = row.certificate.replace('"at": "', '"at": "1') if row.certificate else None
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "words")
     async with sessions() as session:
         wrapped = (await session.execute(select(TranscriptEpochKey.key_id))).scalars().all()
@@ -221,7 +221,7 @@ async def test_heads_from_before_the_mac_are_sealed_once_and_a_cleared_mac_is_ne
 ) -> None:
     marie = RecipientPrivateKey.generate()
     await _register(sessions, marie, _certified(marie))
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "one", "two")
 
     async def clear_mac() -> None:
@@ -258,7 +258,7 @@ async def test_a_revoked_key_stays_revoked_when_its_row_is_cleared(sessions: Ses
         row = await repo.recipient(session, paul.key_id)
         assert row is not None
         row.revoked_at = None
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "words")
     assert await _wrapped_to(sessions, conversation) == {(1, marie.key_id)}
     listing = await keys.keys_list(sessions)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from storage.models import (
     TranscriptEpochKey,
     TranscriptKey,
 )
-from storage.repo import add_conversation, new_public_id
+from testkit.databases import bare_case
 
 Sessions = async_sessionmaker[AsyncSession]
 CASE = "K7QM-2XPA"
@@ -53,24 +52,6 @@ async def _register(sessions: Sessions, *keys: RecipientPrivateKey) -> None:
     async with sessions.begin() as session:
         for key in keys:
             await repo.add_recipient(session, key.key_id, "caseworker", key.public.raw, utcnow())
-
-
-async def _case(sessions: Sessions) -> Conversation:
-    now = utcnow()
-    async with sessions.begin() as session:
-        conversation = Conversation(
-            public_id=new_public_id(),
-            channel="telegram",
-            user_ref=secrets.token_hex(8),
-            chat_sealed=b"sealed chat",
-            language="en",
-            status="intake",
-            urgent=False,
-            interpreter_needed=False,
-            created_at=now,
-            updated_at=now,
-        )
-        return await add_conversation(session, conversation)
 
 
 def _entries(*texts: str) -> list[Entry]:
@@ -139,7 +120,7 @@ def test_a_wrapped_case_key_needs_the_recipient_key_the_shred_key_and_the_right_
 async def test_the_server_keeps_no_secret_that_opens_an_entry(sessions: Sessions, tmp_path: Path) -> None:
     key = RecipientPrivateKey.generate()
     await _register(sessions, key)
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "one", "two")
     await _append(sessions, conversation, "three")
     assert await _read(sessions, conversation, key) == ["one", "two", "three"]
@@ -160,7 +141,7 @@ async def test_the_server_keeps_no_secret_that_opens_an_entry(sessions: Sessions
 async def test_moved_reordered_removed_and_re_epoched_entries_are_named(sessions: Sessions) -> None:
     key = RecipientPrivateKey.generate()
     await _register(sessions, key)
-    conversation, other = await _case(sessions), await _case(sessions)
+    conversation, other = await bare_case(sessions), await bare_case(sessions)
     await _append(sessions, conversation, "a", "b", "c", "d")
     await _append(sessions, other, "x", "y")
 
@@ -208,7 +189,7 @@ async def test_moved_reordered_removed_and_re_epoched_entries_are_named(sessions
 async def test_a_revoked_key_reads_everything_before_the_revocation_and_nothing_after(sessions: Sessions) -> None:
     leaving, staying, later = (RecipientPrivateKey.generate() for _ in range(3))
     await _register(sessions, leaving, staying)
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "before 1", "before 2", "before 3")
     async with sessions() as session:  # what a copy of the database taken now holds
         copied_wraps = await repo.epoch_wraps(session, conversation.id)
@@ -263,7 +244,7 @@ def keystore_dir(sessions: Sessions) -> Path:
 async def test_a_public_key_swapped_in_the_database_is_refused_by_the_writer(sessions: Sessions) -> None:
     key, intruder = RecipientPrivateKey.generate(), RecipientPrivateKey.generate()
     await _register(sessions, key)
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _append(sessions, conversation, "first")
     async with sessions.begin() as session:
         await session.execute(
@@ -280,7 +261,7 @@ async def test_a_public_key_swapped_in_the_database_is_refused_by_the_writer(ses
 async def test_a_purge_shreds_the_case_key_then_the_rows_and_the_parked_updates(sessions: Sessions) -> None:
     key = RecipientPrivateKey.generate()
     await _register(sessions, key)
-    conversation, kept = await _case(sessions), await _case(sessions)
+    conversation, kept = await bare_case(sessions), await bare_case(sessions)
     await _append(sessions, conversation, "to be erased")
     await _append(sessions, kept, "kept")
     async with sessions.begin() as session:
@@ -354,7 +335,7 @@ async def _v1_transcript(
 async def test_a_v1_transcript_still_opens_and_goes_on_in_v2_at_its_next_append(sessions: Sessions) -> None:
     key, later = RecipientPrivateKey.generate(), RecipientPrivateKey.generate()
     await _register(sessions, key)
-    conversation = await _case(sessions)
+    conversation = await bare_case(sessions)
     await _v1_transcript(sessions, conversation, key, ["old 1", "old 2"])
     assert await _read(sessions, conversation, key) == ["old 1", "old 2"]
 

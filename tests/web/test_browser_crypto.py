@@ -22,7 +22,6 @@ from aiohttp import web
 from playwright.async_api import FilePayload, Page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import utcnow
 from bot.errors import TranscriptUnreadable
 from bot.transcript.bundle import sealed_bundle
 from bot.transcript.writer import Entry, TranscriptWriter, read_transcript
@@ -33,8 +32,8 @@ from storage.crypto import GENESIS, RecipientPrivateKey, ServerKey, ShredKey
 from storage.db import make_engine, session_factory, upgrade
 from storage.digests import case_entry_info
 from storage.models import Conversation
-from storage.repo import add_conversation, new_public_id
 from testkit.browser import Recorder, chromium, needs_chromium, page_in
+from testkit.databases import bare_case
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "bot" / "console" / "static" / "dist"
@@ -253,26 +252,6 @@ async def database(tmp_path: Path) -> AsyncIterator[Sessions]:
         await engine.dispose()
 
 
-async def _case(sessions: Sessions, *keys: RecipientPrivateKey) -> Conversation:
-    now = utcnow()
-    async with sessions.begin() as session:
-        for key in keys:
-            await repo.add_recipient(session, key.key_id, "caseworker", key.public.raw, now)
-        conversation = Conversation(
-            public_id=new_public_id(),
-            channel="telegram",
-            user_ref=secrets.token_hex(8),
-            chat_sealed=b"sealed chat",
-            language="fr",
-            status="intake",
-            urgent=False,
-            interpreter_needed=False,
-            created_at=now,
-            updated_at=now,
-        )
-        return await add_conversation(session, conversation)
-
-
 CANARY = "Canari-7f3e: il est venu hier soir"
 
 
@@ -304,7 +283,7 @@ async def test_a_real_transcript_opens_in_the_worker_as_read_transcript_reads_it
     key_file = key.to_file_bytes(PASSPHRASE)  # as `accueil keys init` writes it (scrypt n = 2^17)
     site = Site()
     async with database(tmp_path) as sessions:
-        conversation = await _case(sessions, key, colleague)
+        conversation = await bare_case(sessions, key, colleague, language="fr")
         await _append(sessions, conversation, _said(2))
         await _append(sessions, conversation, _said(5)[2:])
         site.bundles["case"] = await _bundle(sessions, conversation, key)
@@ -332,7 +311,7 @@ async def test_a_real_transcript_opens_in_the_worker_as_read_transcript_reads_it
 async def test_the_bundle_carries_only_this_key_s_wraps_without_their_shred_layer(tmp_path: Path) -> None:
     key, colleague = RecipientPrivateKey.generate(), RecipientPrivateKey.generate()
     async with database(tmp_path) as sessions:
-        conversation = await _case(sessions, key, colleague)
+        conversation = await bare_case(sessions, key, colleague, language="fr")
         await _append(sessions, conversation, _said(3))
         bundle = await _bundle(sessions, conversation, key)
         async with sessions() as session:
@@ -358,7 +337,7 @@ async def test_an_altered_bundle_is_refused_and_a_rolled_back_one_is_reported(tm
     key = RecipientPrivateKey.generate()
     site = Site()
     async with database(tmp_path) as sessions:
-        conversation = await _case(sessions, key)
+        conversation = await bare_case(sessions, key, language="fr")
         await _append(sessions, conversation, _said(3))
         earlier = await _bundle(sessions, conversation, key)
         await _append(sessions, conversation, _said(5)[3:])
