@@ -63,8 +63,9 @@ from testkit.telegram import TOKEN, Victim
 
 VICTIMS = 200
 #: How long a person waits for the bot's next question, and how long everything may take to settle:
-#: generous, as a 2-core CI machine under injected faults is slow (nothing here asserts timings).
-WAIT = 60.0
+#: generous, as a 2-core CI machine under injected faults is slow, and a message that met several
+#: faults waits out the outbox's doubling backoff (nothing here asserts timings).
+WAIT = 180.0
 FIRST_USER = 7_340_300_000
 STATUSES = (429, 500, 502, 503, 504)
 
