@@ -14,7 +14,6 @@ from bot.app import keys as key_commands
 from bot.app.cli.run import run, shell
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
-from bot.channels.telegram.direct import send_now
 from bot.clock import utcnow
 from bot.errors import DeliveryError
 from bot.language import languages
@@ -122,6 +121,8 @@ async def _invite(sessions: Sessions, keys: ServerKey, staff_id: int, settings: 
     elif chat is None:
         print("Not sent on Telegram: the bot cannot write to them. Give them the link yourself.")
     else:
+        from bot.channels.telegram.direct import send_now  # aiogram: only when a message is sent
+
         try:
             await send_now(token, settings.telegram_api_base, chat, staff.invite_message(name, link))
         except DeliveryError as exc:

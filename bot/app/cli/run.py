@@ -7,12 +7,11 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from bot.app import admin, checks, web
+from bot.app import admin, checks
 from bot.app.compose import Core, build_core, load_content
 from bot.app.settings import Settings
-from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
-from bot.channels.telegram.runner import serve_webhook
 from bot.channels.terminal import TerminalSender, run_shell
 from bot.clock import utcnow
 from bot.conversation.receiver import Receiver
@@ -20,6 +19,9 @@ from bot.errors import ConfigError
 from bot.outbox.delivery import Outbox, StaffUnreachable
 from bot.transcript import heads
 from storage import transcripts
+
+if TYPE_CHECKING:  # aiogram takes seconds to import: only `accueil run` pays for it
+    from bot.channels.telegram.channel import TelegramChannel
 
 log = logging.getLogger("accueil")
 
@@ -95,6 +97,8 @@ async def shell(settings: Settings, language: str | None) -> int:
 
 
 def _telegram(core: Core) -> TelegramChannel | None:
+    from bot.channels.telegram.channel import Parts, TelegramChannel, TelegramOptions
+
     settings = core.settings
     if settings.telegram_token is None:
         return None
@@ -114,6 +118,8 @@ async def _updates(channel: TelegramChannel | None, settings: Settings, stop: as
         log.info("no ACCUEIL_TELEGRAM_TOKEN: serving the web side only")
         await stop.wait()
         return
+    from bot.channels.telegram.runner import serve_webhook
+
     name = await channel.start()
     if settings.staff_chat_id is None:
         log.warning("ACCUEIL_STAFF_CHAT_ID is not set: no one will be told about new cases")
@@ -137,6 +143,8 @@ async def _updates(channel: TelegramChannel | None, settings: Settings, stop: as
 async def run(settings: Settings, *, allow_development_key: bool = False) -> int:
     """The long-running bot: Telegram (with a token) and the web side (unless ACCUEIL_WEB_LISTEN=off),
     in one process and one event loop, until SIGTERM or SIGINT."""
+    from bot.app import web  # the console and the web chat: only `accueil run` loads them
+
     core = await build_core(settings)
     channel = _telegram(core)
     outbox = channel.outbox if channel is not None else core.outbox(StaffUnreachable())
