@@ -186,6 +186,11 @@ async def test_an_outage_is_retried_on_a_growing_backoff_then_delivered_once(set
         # Not every round of the retry loop (0.2 s here): 1 s, then 2 s, each with up to half off as jitter.
         assert second.at - first.at >= 0.5
         assert delivered.at - second.at >= 1.0
+        # The row is marked sent just after Telegram's answer, so the victim can see the message first.
+        async def marked_sent() -> bool:
+            return [row.status for row in await _rows(running, victim.user_id)] == ["sent"]
+
+        await _eventually(marked_sent, "the delivered message marked sent")
         [row] = await _rows(running, victim.user_id)
         assert (row.status, row.attempts) == ("sent", 2)
 
