@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
 
+from storage import sqlite_inline
 from storage.errors import ConfigError, StorageError
 from storage.files import create_private_file, private_directory, private_file
 
+#: Pauses between tries of a WAL checkpoint that other connections hold up (about 5 s in all).
+CHECKPOINT_PAUSES = (0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.2, 1.2, 1.2)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: What SQLite keeps beside a database file; made private like the database itself.
 COMPANIONS = ("-wal", "-shm", "-journal")
@@ -28,7 +32,8 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and private files."""
+    """An async engine for `url`; SQLite gets WAL, foreign keys, private files and an inline driver
+    (`storage.sqlite_inline`) that waits for a busy database without blocking the event loop."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -39,9 +44,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             f"(got {parsed.drivername})"
         )
     if parsed.drivername.startswith("sqlite"):
-        if parsed.database and parsed.database != ":memory:":
-            _private_database(Path(parsed.database))
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+        database = parsed.database or ":memory:"
+        if database != ":memory:":
+            _private_database(Path(database))
+        engine = create_async_engine(
+            url, async_creator=lambda: sqlite_inline.connect(database), pool_reset_on_return=None, **kwargs
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine.pool, "reset", _sqlite_reset)
         return engine
@@ -69,7 +77,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # RELEASE commit, a transaction of its own (see `repo.claim_update`).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=0")  # no waiting in the event loop's thread: see storage/sqlite_inline.py
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")  # deleted (purged) rows are overwritten, not left in free pages
@@ -85,8 +93,14 @@ async def checkpoint_wal(session: AsyncSession) -> bool:
     Run it outside a transaction (a fresh session, nothing written in it yet)."""
     if session.get_bind().dialect.name != "sqlite":
         return True
-    busy, _log, _done = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
-    return int(busy) == 0
+    # No busy handler waits in the event loop's thread (storage/sqlite_inline.py): while other
+    # connections read an older snapshot or write, try again after a pause, for a few seconds.
+    for pause in CHECKPOINT_PAUSES:
+        busy, _log, _done = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+        if int(busy) == 0:
+            return True
+        await asyncio.sleep(pause)
+    return False
 
 
 def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:

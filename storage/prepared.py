@@ -8,9 +8,21 @@ column is reserved in the SET or VALUES clause).
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from typing import Any
 
-from storage.models import BlockedUser, Conversation, OutboxMessage, Staff, Transcript
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.models import (
+    BlockedUser,
+    Conversation,
+    OutboxMessage,
+    ProcessedUpdate,
+    Staff,
+    Transcript,
+    TranscriptEpoch,
+)
 
 VICTIM = "victim"
 
@@ -79,4 +91,23 @@ MARK_SENT = (
     .where(OutboxMessage.id == bindparam("p_id"))
     .values(status="sent", sent_at=bindparam("p_now"), message_ref=bindparam("p_ref"), payload_sealed=None)
     .execution_options(synchronize_session=False)
+)
+
+_CLAIM: dict[str, Any] = {
+    "channel": bindparam("p_channel"),
+    "update_key": bindparam("p_key"),
+    "handled_at": bindparam("p_now"),
+}
+#: An update recorded as being applied; nothing (no row counted) when it already was. By dialect.
+CLAIM_UPDATE = {
+    "postgresql": postgresql_insert(ProcessedUpdate).values(_CLAIM).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(ProcessedUpdate).values(_CLAIM).on_conflict_do_nothing(),
+}
+
+#: A case's newest epoch: what sealing to it needs (its number, public key and binding tag).
+CURRENT_EPOCH = (
+    select(TranscriptEpoch.epoch, TranscriptEpoch.public_key, TranscriptEpoch.binding)
+    .where(TranscriptEpoch.conversation_id == bindparam("p_conversation_id"))
+    .order_by(TranscriptEpoch.epoch.desc())
+    .limit(1)
 )

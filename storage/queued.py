@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Executable, Result, Table, event, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from storage.models import OutboxMessage
@@ -38,6 +39,16 @@ def write_queued(session: Session) -> None:
         except BaseException:
             session.info[_KEY] = rows + session.info[_KEY]  # still queued, as a failed flush leaves its objects
             raise
+
+
+async def execute_core(session: AsyncSession, statement: Executable, parameters: dict[str, Any]) -> Result[Any]:
+    """A Core statement (no ORM entity in its result) on the session's connection and transaction,
+    without the ORM's work around each statement, which on the hot path cost more than SQLite's.
+    When rows are queued it goes through the session, whose listener writes them first."""
+    if session.sync_session.info.get(_KEY):
+        return await session.execute(statement, parameters)
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
 
 
 @event.listens_for(Session, "do_orm_execute")

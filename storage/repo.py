@@ -8,13 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import prepared
-from storage.models import Conversation, InboundMessage, OutboxMessage, ProcessedUpdate, Staff
-from storage.queued import queued
+from storage.models import Conversation, InboundMessage, OutboxMessage, Staff
+from storage.queued import execute_core, queued
 
 VICTIM = "victim"
 GROUP = "group"
@@ -42,12 +40,8 @@ async def claim_update(session: AsyncSession, channel: str, update_key: str, now
 
     One INSERT that does nothing on a duplicate, rather than a savepoint: the claim is part of the
     update's transaction, and goes if it rolls back."""
-    values = {"channel": channel, "update_key": update_key, "handled_at": now}
-    if session.get_bind().dialect.name == "postgresql":
-        statement: Any = postgresql_insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
-    else:
-        statement = sqlite_insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
-    result = await session.execute(statement)
+    statement = prepared.CLAIM_UPDATE[session.get_bind().dialect.name]
+    result = await execute_core(session, statement, {"p_channel": channel, "p_key": update_key, "p_now": now})
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
@@ -146,14 +140,14 @@ async def sent_question(session: AsyncSession, conversation_id: int, turn: int) 
 
     The column, not the row: a row already in the session (sent in this session, with `mark_sent`
     not touching the objects in memory) would come back as it was before it was sent."""
-    result = await session.execute(prepared.SENT_QUESTION, {"p_conversation_id": conversation_id, "p_turn": turn})
+    result = await execute_core(session, prepared.SENT_QUESTION, {"p_conversation_id": conversation_id, "p_turn": turn})
     ref: str | None = result.scalar_one_or_none()
     return ref
 
 
 async def mark_sent(session: AsyncSession, message_id: int, message_ref: str | None, now: datetime) -> None:
     """One UPDATE, and nothing else (`prepared.MARK_SENT`)."""
-    await session.execute(prepared.MARK_SENT, {"p_id": message_id, "p_now": now, "p_ref": message_ref})
+    await execute_core(session, prepared.MARK_SENT, {"p_id": message_id, "p_now": now, "p_ref": message_ref})
 
 
 async def mark_retry(session: AsyncSession, message_id: int, attempts: int, at: datetime) -> None:
@@ -274,7 +268,7 @@ async def who(session: AsyncSession, channel: str, user_ref: str) -> tuple[str |
     remembered for the rest of the session (an update asks both, first the guard, then the service)."""
     known: dict[tuple[str, str], tuple[str | None, int | None]] = session.info.setdefault(_WHO, {})
     if (channel, user_ref) not in known:
-        row = (await session.execute(prepared.WHO, {"p_channel": channel, "p_user_ref": user_ref})).one()
+        row: Any = (await execute_core(session, prepared.WHO, {"p_channel": channel, "p_user_ref": user_ref})).one()
         known[(channel, user_ref)] = (row[0], row[1])
     return known[(channel, user_ref)]
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import prepared
 from storage.models import (
     Conversation,
     ParkedUpdate,
@@ -18,6 +20,7 @@ from storage.models import (
     TranscriptEpochKey,
     TranscriptKey,
 )
+from storage.queued import execute_core
 
 
 async def active_recipients(session: AsyncSession) -> Sequence[RecipientKey]:
@@ -101,14 +104,24 @@ async def add_entry(session: AsyncSession, conversation_id: int, seq: int, seale
     session.add(TranscriptEntry(conversation_id=conversation_id, seq=seq, epoch=epoch, sealed=sealed))
 
 
-async def current_epoch(session: AsyncSession, conversation_id: int) -> TranscriptEpoch | None:
-    result = await session.execute(
-        select(TranscriptEpoch)
-        .where(TranscriptEpoch.conversation_id == conversation_id)
-        .order_by(TranscriptEpoch.epoch.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+@dataclass(frozen=True, slots=True)
+class EpochKey:
+    """What sealing to an epoch needs: its number, its public key and the shred key's tag over it."""
+
+    epoch: int
+    public_key: bytes
+    binding: bytes
+
+    @classmethod
+    def of(cls, row: TranscriptEpoch) -> EpochKey:
+        return cls(row.epoch, row.public_key, row.binding)
+
+
+async def current_epoch(session: AsyncSession, conversation_id: int) -> EpochKey | None:
+    """The case's newest epoch (a Core read: every entry written asks for it)."""
+    result = await execute_core(session, prepared.CURRENT_EPOCH, {"p_conversation_id": conversation_id})
+    row = result.one_or_none()
+    return None if row is None else EpochKey(row.epoch, row.public_key, row.binding)
 
 
 async def epochs(session: AsyncSession, conversation_id: int) -> dict[int, TranscriptEpoch]:

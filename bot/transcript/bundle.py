@@ -21,6 +21,7 @@ from storage import transcripts as repo
 from storage.crypto import unshred_case_key as unshred
 from storage.digests import b64
 from storage.keystore import keystore_of
+from storage.transcripts import EpochKey
 
 FORMAT = "accueil-transcript-bundle/v1"
 
@@ -53,7 +54,7 @@ async def sealed_bundle(session: AsyncSession, public_id: str, key_id: str) -> d
         if epoch is None:
             continue  # an entry naming an epoch that does not exist: the browser says which
         assert shred is not None
-        epoch_checks.check_binding(epoch, shred, case)
+        epoch_checks.check_binding(EpochKey.of(epoch), shred, case)
         wrapped = wraps.get((number, key_id))
         if wrapped is None:
             first = next(row.seq for row in rows if row.epoch == number)

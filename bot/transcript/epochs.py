@@ -22,7 +22,8 @@ from storage import crypto
 from storage import transcripts as repo
 from storage.crypto import RecipientPublicKey, ShredKey
 from storage.keystore import KeyStore, keystore_of
-from storage.models import Conversation, TranscriptEpoch
+from storage.models import Conversation
+from storage.transcripts import EpochKey
 
 
 async def recipients(session: AsyncSession) -> list[RecipientPublicKey]:
@@ -47,7 +48,7 @@ async def open_epoch(
     shred: ShredKey,
     epoch: int,
     now: datetime,
-) -> TranscriptEpoch:
+) -> EpochKey:
     case = conversation.public_id
     case_key = crypto.new_case_key()
     for recipient in to:
@@ -55,12 +56,11 @@ async def open_epoch(
         await repo.add_epoch_wrap(session, conversation.id, epoch, recipient.key_id, wrapped)
     public = case_key.public.raw
     del case_key  # the private half exists only in the wraps
-    return await repo.add_epoch(session, conversation.id, epoch, public, shred.binding(case, epoch, public), now)
+    row = await repo.add_epoch(session, conversation.id, epoch, public, shred.binding(case, epoch, public), now)
+    return EpochKey.of(row)
 
 
-async def next_epoch(
-    session: AsyncSession, conversation: Conversation, store: KeyStore, now: datetime
-) -> TranscriptEpoch:
+async def next_epoch(session: AsyncSession, conversation: Conversation, store: KeyStore, now: datetime) -> EpochKey:
     """A new epoch for the case, to the active recipients; the v1 chain key, if any, is dropped."""
     to = await recipients(session)
     shred = store.create(conversation.public_id)
@@ -81,7 +81,7 @@ async def rekey_all(session: AsyncSession, now: datetime) -> int:
     return len(cases)
 
 
-def check_binding(epoch: TranscriptEpoch, shred: ShredKey, case: str) -> None:
+def check_binding(epoch: EpochKey, shred: ShredKey, case: str) -> None:
     """Refuse an epoch public key that the case's shred key did not tag (one written into the database)."""
     if not hmac.compare_digest(shred.binding(case, epoch.epoch, epoch.public_key), epoch.binding):
         raise TranscriptUnreadable(

@@ -24,7 +24,8 @@ from storage import crypto
 from storage import transcripts as repo
 from storage.crypto import RecipientPublicKey, ServerKey
 from storage.keystore import keystore_of
-from storage.models import Conversation, Transcript, TranscriptEpoch
+from storage.models import Conversation, Transcript
+from storage.transcripts import EpochKey
 
 __all__ = ["Entry", "TranscriptWriter", "find_case", "read_transcript", "rewrap"]
 
@@ -72,7 +73,7 @@ class TranscriptWriter:
         state.last_digest = previous
         heads.seal(self.keys, case, state)  # the server's MAC: a head set back in the database shows
 
-    async def _epoch(self, session: AsyncSession, conversation: Conversation) -> TranscriptEpoch:
+    async def _epoch(self, session: AsyncSession, conversation: Conversation) -> EpochKey:
         """The epoch to seal to: the newest, checked against the key store; a new one when there is none."""
         store = keystore_of(session)
         epoch = await repo.current_epoch(session, conversation.id)

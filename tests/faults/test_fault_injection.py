@@ -56,7 +56,7 @@ from bot.channels.telegram.runner import make_dispatcher
 from bot.errors import StorageError
 from bot.transcript.writer import read_transcript
 from storage.crypto import RecipientPrivateKey
-from storage.models import Conversation, OutboxMessage, ParkedUpdate
+from storage.models import Conversation, OutboxMessage, ParkedUpdate, ProcessedUpdate
 from testkit.fake_bot_api import FakeBotAPI, FakeMessage
 from testkit.guarded import FlakySessions, guarded_bot
 from testkit.telegram import TOKEN, Victim
@@ -218,6 +218,8 @@ class Person:
     said: list[str] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
     last: str = ""
+    #: This person's own updates, in the order sent.
+    mine: list[int] = field(default_factory=list)
 
     async def question(self) -> FakeMessage:
         """The next question; a copy of the one just answered (delivered twice) is passed over, as a
@@ -230,11 +232,15 @@ class Person:
                 return asked
 
     def write(self, text: str) -> None:
-        self.pushed.append(self.victim.write(text))
+        self._sent(self.victim.write(text))
         self.said.append(text)
 
     def tap(self, asked: FakeMessage, label: str) -> None:
-        self.pushed.append(self.victim.press(asked, label))
+        self._sent(self.victim.press(asked, label))
+
+    def _sent(self, update_id: int) -> None:
+        self.pushed.append(update_id)
+        self.mine.append(update_id)
 
     async def press(self, label: str) -> None:
         self.tap(await self.question(), label)
@@ -273,6 +279,45 @@ class Person:
         await self.press("No")  # no interpreter
         await self.type(f"I worked for two years without pay. {self.marker}-story")
         await self.victim.api.wait_for_bot_message(self.victim.user_id, lambda m: FINAL in (m.text or ""), timeout=WAIT)
+
+
+async def _stuck(person: Person, core: Any, api: FakeBotAPI, failure: BaseException) -> str:
+    """What the bot holds for a person who waited in vain, taken at that moment (not after the others
+    finished): their updates, which the bot recorded as handled, and their outbox rows."""
+    chat = person.victim.user_id
+    async with core.sessions() as session:
+        handled = set(
+            (
+                await session.execute(
+                    select(ProcessedUpdate.update_key).where(
+                        ProcessedUpdate.channel == "telegram",
+                        ProcessedUpdate.update_key.in_([str(u) for u in person.mine]),
+                    )
+                )
+            ).scalars()
+        )
+        case = (
+            await session.execute(
+                select(Conversation).where(Conversation.user_ref == core.keys.pseudonym("telegram", str(chat)))
+            )
+        ).scalar_one_or_none()
+        rows = (
+            []
+            if case is None
+            else (
+                await session.execute(
+                    select(OutboxMessage).where(OutboxMessage.conversation_id == case.id).order_by(OutboxMessage.id)
+                )
+            ).scalars()
+        )
+        outbox = [(r.id, r.kind, r.turn, r.status, r.attempts, str(r.next_attempt_at), r.failure) for r in rows]
+    pending = set(api.pending_update_ids)
+    updates = [
+        (u, "waiting at the API" if u in pending else "handled" if str(u) in handled else "NOT HANDLED")
+        for u in person.mine
+    ]
+    status = None if case is None else (case.status, case.case_status)
+    return f"person {chat}: {failure}\nupdates: {updates}\ncase: {status}\noutbox: {outbox}"
 
 
 async def _pending(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -339,6 +384,14 @@ async def test_random_database_and_bot_api_faults_lose_nothing_and_repeat_nothin
             for index in range(VICTIMS)
         ]
         dispatcher = make_dispatcher(running.receiver)
+        diagnoses: list[str] = []
+
+        async def intake(person: Person) -> None:
+            try:
+                await person.intake()
+            except AssertionError as failure:
+                diagnoses.append(await _stuck(person, core, api, failure))
+                raise
 
         async def again(update_id: int) -> None:
             update = Update.model_validate(api.update(update_id), context={"bot": running.bot})
@@ -350,14 +403,14 @@ async def test_random_database_and_bot_api_faults_lose_nothing_and_repeat_nothin
         done = asyncio.Event()
         injecting = asyncio.create_task(faults.run(done))
         try:
-            outcomes = await asyncio.gather(*(person.intake() for person in people), return_exceptions=True)
+            outcomes = await asyncio.gather(*(intake(person) for person in people), return_exceptions=True)
         finally:
             done.set()
             await injecting
             await faults.stop()
             event.remove(core.engine.sync_engine, "before_cursor_execute", statements)
         stuck = [(p.victim.user_id, o) for p, o in zip(people, outcomes, strict=True) if isinstance(o, BaseException)]
-        assert not stuck, f"{len(stuck)} people did not reach the end of the intake {replay}; first: {stuck[0][1]}"
+        assert not stuck, f"{len(stuck)} people did not reach the end of the intake {replay}; first: {diagnoses[:1]}"
         await _settle(api, core.sessions, replay)
 
         refused = Counter(f"{c.method} {c.status}" for c in api.calls if not c.ok)
