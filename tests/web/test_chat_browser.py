@@ -266,7 +266,14 @@ async def test_a_resume_code_brings_back_what_was_written_meanwhile(staffed: tup
         notice = await team.notice()
         case = (await team.conversation()).public_id
         await team.claim(MARIE, case, notice)
-        await asyncio.sleep(0.5)
+        # The page counts as there for `away` seconds after its stream last ended (a reconnect, a long
+        # poll); what comes meanwhile waits in that session for a resume. Marie writes once it is gone.
+        for _ in range(200):
+            if not any(chat.sessions.reachable(session) for session in chat.sessions):
+                break
+            await asyncio.sleep(0.05)
+        assert not any(chat.sessions.reachable(session) for session in chat.sessions)
+        await asyncio.sleep(0.2)  # the claim's own message to the person has met the closed page
         before = await _pending_for_the_person(team, case)  # what the claim told the person waits too
         team.api.user_sends_text(MARIE, "Are you safe now?")
         for _ in range(100):  # the page is gone: the reply waits in the outbox
