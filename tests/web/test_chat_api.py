@@ -36,6 +36,15 @@ async def test_a_session_starts_with_the_language_question(core: Core) -> None:
     assert conversation.channel == "web" and conversation.language == "ar"
 
 
+async def test_a_person_who_chooses_russian_gets_the_page_in_russian(core: Core) -> None:
+    async with web_chat(core) as (base, _), ChatClient(base) as page:
+        await page.start()
+        await page.press(page.button(await page.question(), "Русский"))
+        changed = await page.wait_for(lambda e: e["type"] == "language")
+        assert (changed["lang"], changed["dir"]) == ("ru", "ltr")
+        assert changed["words"]["send"] == "Отправить" and "код" in changed["words"]["keep_code"]
+
+
 async def _entries(core: Core) -> int:
     async with core.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(TranscriptEntry)) or 0)
