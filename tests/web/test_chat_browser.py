@@ -149,6 +149,13 @@ async def test_a_whole_intake_handed_off_and_answered_from_telegram(
         await reply.wait_for(timeout=2000)
         assert time.monotonic() - sent < 2.0
         assert marker in await reply.inner_text()
+        # Each line reads in its own direction: the caseworker's French words left to right, the mark
+        # "(machine translation)" in the person's language as that language is written.
+        lines = await reply.locator("div[dir=auto]").evaluate_all(
+            "ls => ls.filter(l => l.textContent).map(l => [l.textContent, getComputedStyle(l).direction])"
+        )
+        assert "Bonjour, je suis Marie." in lines[0][0] and lines[0][1] == "ltr", lines
+        assert lines[-1][0].startswith("(") and lines[-1][1] == direction, lines
         await page.screenshot(path=str(screenshot(f"web-chat-{language}.png", shots)), full_page=False)
 
         assert recorder.origins() == {base}

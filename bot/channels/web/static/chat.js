@@ -148,10 +148,18 @@
   }
 
   // --- what arrives -------------------------------------------------------------------------------
+  // Each line takes the direction of its own first letter (dir="auto"): a reply translated into
+  // one script and its mark in another, or a French sentence on an Arabic page, each read the
+  // right way round, brackets included.
   function bubble(kind, words_) {
     var div = document.createElement('div');
     div.className = 'msg ' + kind;
-    div.textContent = words_;
+    String(words_).split('\n').forEach(function (text) {
+      var line = document.createElement('div');
+      line.dir = 'auto';
+      line.textContent = text;
+      div.appendChild(line);
+    });
     log.appendChild(div);
     div.scrollIntoView({block: 'end'});
     return div;
