@@ -44,7 +44,9 @@ def write_queued(session: Session) -> None:
 async def execute_core(session: AsyncSession, statement: Executable, parameters: dict[str, Any]) -> Result[Any]:
     """A Core statement (no ORM entity in its result) on the session's connection and transaction,
     without the ORM's work around each statement, which on the hot path cost more than SQLite's.
-    When rows are queued it goes through the session, whose listener writes them first."""
+    When rows are queued it goes through the session, whose listener writes them first; ORM
+    objects added or changed in the session are not flushed before it, so it is for statements on
+    tables the session holds no unflushed objects of (the callers in `repo` and `transcripts`)."""
     if session.sync_session.info.get(_KEY):
         return await session.execute(statement, parameters)
     connection = await session.connection()

@@ -82,12 +82,6 @@ class Cursor:
     async def close(self) -> None:
         self._cursor.close()
 
-    async def setinputsizes(self, *_sizes: Any) -> None:
-        return None
-
-    async def nextset(self) -> None:
-        return None
-
     @property
     def description(self) -> Any:
         return self._cursor.description
@@ -127,11 +121,10 @@ class Connection:
         self._conn.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
+        """Close at once (SQLAlchemy's terminate); closing twice does nothing."""
         if self._connection is not None:
             self._connection = None
             self._conn.close()

@@ -94,11 +94,11 @@ class Receiver:
     async def receive(self, inbound: Inbound) -> Outcome:
         """Apply `inbound` (retrying while the database is briefly away), then send the replies."""
         outcome = await self._apply(inbound)
-        if any(isinstance(effect, HandedOff) for effect in outcome.effects):
-            await self._checkpoint()
         for conversation_id in dict.fromkeys((outcome.conversation_id, *outcome.touched)):
             if conversation_id is not None:
                 await self._deliver(conversation_id)
+        if any(isinstance(effect, HandedOff) for effect in outcome.effects):
+            await self._checkpoint()  # after the replies: a checkpoint held up by readers waits, not the person
         return outcome
 
     async def _apply(self, inbound: Inbound) -> Outcome:

@@ -93,7 +93,7 @@ def _close(tags: list[str]) -> str:
 
 def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """`text` in parts that each show at most `limit` characters, cut at sensible places."""
-    if len(text) <= limit // 2 or len(text.encode("utf-16-le")) // 2 <= limit:
+    if len(text.encode("utf-16-le")) // 2 <= limit:
         return [text]  # tags and entities only make the shown text shorter than this
     if sum(_width(token) for token in _TOKEN.findall(text)) <= limit:
         return [text]
